@@ -1,0 +1,86 @@
+"""Validate every answer before cookiecutter writes anything.
+
+Cookiecutter runs this hook before rendering files and removes the project directory when it
+exits non-zero, so a rejected answer leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+
+# Rendered by cookiecutter; a raw string keeps any quotes or backslashes in answers intact.
+ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
+
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+MAX_SLUG = 53  # Helm release names and "<slug>-<suffix>" resources must stay <= 63 chars.
+CHOICES = {
+    "python_version": ("3.13", "3.12"),
+    "messaging": ("rabbitmq", "kafka", "nats", "none"),
+    "cache": ("redis", "none"),
+    "ci": ("github", "gitlab", "both"),
+    "rollout": ("rolling", "canary"),
+    "license": ("MIT", "Apache-2.0", "Proprietary"),
+}
+# Import names the generated project depends on; a package with one of these names shadows it.
+DEPENDENCIES = frozenset(
+    {
+        "alembic", "aiosqlite", "anyio", "asyncpg", "fastapi", "faststream", "httpx", "mypy",
+        "prometheus_client", "pydantic", "pydantic_settings", "pytest", "redis", "ruff",
+        "sqlalchemy", "starlette", "structlog", "tests", "test", "uvicorn", "uvloop", "httptools",
+        "opentelemetry", "migrations", "app", "src",
+    }
+)
+
+
+def problems(answers: dict[str, str]) -> list[str]:
+    """Return one message per invalid answer: field, value and the rule it breaks."""
+    found: list[str] = []
+
+    def bad(field: str, rule: str) -> None:
+        found.append(f"{field}={answers.get(field, '')!r} is invalid: {rule}")
+
+    slug = answers.get("project_slug", "")
+    package = answers.get("package_name", "")
+    if not answers.get("project_name", "").strip():
+        bad("project_name", "must not be empty")
+    if not DNS_LABEL.fullmatch(slug):
+        bad(
+            "project_slug",
+            "must be a Kubernetes DNS label: lowercase letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit",
+        )
+    elif len(slug) > MAX_SLUG:
+        bad("project_slug", f"must be at most {MAX_SLUG} characters (got {len(slug)})")
+    if not PACKAGE.fullmatch(package) or keyword.iskeyword(package):
+        bad("package_name", "must be a valid lowercase Python identifier")
+    elif package in sys.stdlib_module_names:
+        bad("package_name", "must not shadow a standard-library module")
+    elif package in DEPENDENCIES:
+        bad("package_name", "must not shadow a dependency or tool of the generated project")
+    if not EMAIL.fullmatch(answers.get("email", "")):
+        bad("email", "must be an e-mail address like name@example.com")
+    if not answers.get("author", "").strip():
+        bad("author", "must not be empty")
+    if not GITHUB_OWNER.fullmatch(answers.get("github_owner", "")):
+        bad("github_owner", "must be a GitHub user or organisation name")
+    for field, allowed in CHOICES.items():
+        if answers.get(field) not in allowed:
+            bad(field, f"must be one of {', '.join(allowed)}")
+    return found
+
+
+def main() -> int:
+    errors = problems(ANSWERS)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Alembic environment: async engine from the service's settings, batch mode on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import Connection, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from {{ cookiecutter.package_name }}.db.base import Base
+from {{ cookiecutter.package_name }}.items import models as _items  # noqa: F401 - registers tables
+from {{ cookiecutter.package_name }}.settings import Settings
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name)
+
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    """An explicit `sqlalchemy.url` (tests) wins over DATABASE_URL from the settings."""
+    return config.get_main_option("sqlalchemy.url") or Settings().database_url.get_secret_value()
+
+
+def configure(connection: Connection | None = None, url: str | None = None) -> None:
+    dialect = connection.dialect.name if connection is not None else (url or "").split(":")[0]
+    context.configure(
+        connection=connection,
+        url=url,
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=True,
+        render_as_batch=dialect.startswith("sqlite"),  # SQLite cannot ALTER most things
+        literal_binds=connection is None,
+    )
+
+
+def run_offline() -> None:
+    configure(url=database_url())
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_sync(connection: Connection) -> None:
+    configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(run_sync)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    asyncio.run(run_online())

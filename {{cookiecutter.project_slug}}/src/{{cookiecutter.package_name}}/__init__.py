@@ -1,0 +1,1 @@
+"""The service: API, domain and adapters (see README.md for the map)."""

@@ -1,0 +1,54 @@
+"""Request-scoped dependencies as `Annotated` aliases; the session owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {{ cookiecutter.package_name }}.items.repository import ItemRepository
+from {{ cookiecutter.package_name }}.items.service import ItemService
+from {{ cookiecutter.package_name }}.lifespan import Resources
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+def get_resources(request: Request) -> Resources:
+    """The process-wide resources the lifespan created."""
+    return cast("Resources", request.state.resources)
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_settings(resources: ResourcesDep) -> Settings:
+    """Settings of this app instance (tests pass their own)."""
+    return resources.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit before the response is sent, roll back on error."""
+    async with resources.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function" runs the commit before the response goes out, so a failed commit is an
+# error response rather than a success the database never saw.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_item_service(session: SessionDep, resources: ResourcesDep) -> ItemService:
+    """Item use cases bound to this request's transaction."""
+    return ItemService(ItemRepository(session), resources.cache)
+
+
+ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

@@ -1,0 +1,41 @@
+"""Application factory: the one place where settings, routes, middleware and errors are wired."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
+from {{ cookiecutter.package_name }}.api.health import router as health_router
+from {{ cookiecutter.package_name }}.api.versions import build_v1, build_v2
+from {{ cookiecutter.package_name }}.lifespan import lifespan_for
+from {{ cookiecutter.package_name }}.observability.logging import configure_logging
+from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
+from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
+from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; uvicorn calls it with no argument (`--factory`), tests pass settings."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title={{ cookiecutter.project_name | tojson }},
+        description={{ cookiecutter.description | tojson }},
+        version="0.1.0",
+        lifespan=lifespan_for(settings),
+    )
+    app.include_router(health_router)
+    app.include_router(build_v1())
+    app.include_router(build_v2())
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

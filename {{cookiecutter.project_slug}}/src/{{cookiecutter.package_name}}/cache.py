@@ -1,0 +1,35 @@
+"""Cache port: what the domain needs from a cache, and a no-op implementation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Cache(Protocol):
+    """Best-effort byte cache: implementations swallow outages and report a miss instead."""
+
+    async def get(self, key: str) -> bytes | None:
+        """Return the cached value, or None on a miss or outage."""
+        ...
+
+    async def set(self, key: str, value: bytes) -> None:
+        """Store a value with the implementation's TTL."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Invalidate a key."""
+        ...
+
+
+class NullCache:
+    """Cache that never hits: used when no cache is configured."""
+
+    async def get(self, key: str) -> bytes | None:  # noqa: ARG002 - protocol signature
+        """Always a miss."""
+        return None
+
+    async def set(self, key: str, value: bytes) -> None:
+        """Store nothing."""
+
+    async def delete(self, key: str) -> None:
+        """Nothing to invalidate."""

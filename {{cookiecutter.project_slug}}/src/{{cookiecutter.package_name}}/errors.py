@@ -1,0 +1,27 @@
+"""Domain errors: raised by services, translated to problem+json by the API layer only."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base for errors a client can act on."""
+
+    title = "Domain error"
+
+
+class NotFoundError(DomainError):
+    """The requested resource does not exist."""
+
+    title = "Not found"
+
+
+class ConflictError(DomainError):
+    """The request conflicts with the current state (e.g. a duplicate unique key)."""
+
+    title = "Conflict"
+
+
+class InvalidInputError(DomainError):
+    """Input that passed schema validation but breaks a rule (e.g. a forged cursor)."""
+
+    title = "Invalid input"

@@ -1,0 +1,51 @@
+"""SQL for items; the only module that builds queries against the items table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {{ cookiecutter.package_name }}.errors import ConflictError
+from {{ cookiecutter.package_name }}.items.models import Item
+
+
+class ItemRepository:
+    """Data access bound to one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, item_id: int) -> Item | None:
+        """Load one item by primary key."""
+        return await self._session.get(Item, item_id)
+
+    async def add(self, item: Item) -> Item:
+        """Insert and flush, so the id is known and unique violations surface here."""
+        self._session.add(item)
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise ConflictError(f"an item named {item.name!r} already exists") from exc
+        return item
+
+    async def delete(self, item: Item) -> None:
+        """Delete a loaded item."""
+        await self._session.delete(item)
+        await self._session.flush()
+
+    async def count(self) -> int:
+        """Total number of items, for offset pagination."""
+        return int(await self._session.scalar(select(func.count()).select_from(Item)) or 0)
+
+    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
+        """One page by offset, ordered by id."""
+        query = select(Item).order_by(Item.id).offset(offset).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
+        """Keyset page: items with id greater than the cursor, served by the primary key."""
+        query = select(Item).where(Item.id > after_id).order_by(Item.id).limit(limit)
+        return (await self._session.scalars(query)).all()

@@ -1,0 +1,58 @@
+"""Items API v1 (deprecated): offset pagination, decimal prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
+from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
+from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
+
+router = APIRouter(prefix="/items", tags=["items v1"])
+CENTS = Decimal(100)
+TWO_PLACES = Decimal("0.01")
+
+
+def to_v1(item: Item) -> ItemV1:
+    """Map the stored cents to the v1 decimal price."""
+    return ItemV1(
+        id=item.id,
+        name=item.name,
+        description=item.description,
+        price=(Decimal(item.price_cents) / CENTS).quantize(TWO_PLACES),
+    )
+
+
+@router.get("")
+async def list_items(
+    service: ItemServiceDep,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ItemPageV1:
+    """List items by offset."""
+    items, total = await service.page_by_offset(offset, limit)
+    return ItemPageV1(items=[to_v1(i) for i in items], total=total, offset=offset, limit=limit)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
+    """Create an item; 409 when the name is taken."""
+    item = await service.create(body.name, body.description, body.price_in_cents())
+    ITEMS_CREATED.inc()
+    return to_v1(item)
+
+
+@router.get("/{item_id}")
+async def get_item(item_id: int, service: ItemServiceDep) -> ItemV1:
+    """Read one item."""
+    return to_v1(await service.get(item_id))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(item_id: int, service: ItemServiceDep) -> None:
+    """Delete one item."""
+    await service.delete(item_id)

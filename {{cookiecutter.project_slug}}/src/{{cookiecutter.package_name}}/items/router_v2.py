@@ -1,0 +1,44 @@
+"""Items API v2: cursor pagination, integer-cent prices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
+from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
+from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
+
+router = APIRouter(prefix="/items", tags=["items v2"])
+
+
+@router.get("")
+async def list_items(
+    service: ItemServiceDep,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ItemPageV2:
+    """List items after an opaque cursor."""
+    items, next_cursor = await service.page_by_cursor(cursor, limit)
+    return ItemPageV2(items=[ItemV2.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(body: ItemCreateV2, service: ItemServiceDep) -> ItemV2:
+    """Create an item; 409 when the name is taken."""
+    item = await service.create(body.name, body.description, body.price_cents)
+    ITEMS_CREATED.inc()
+    return ItemV2.model_validate(item)
+
+
+@router.get("/{item_id}")
+async def get_item(item_id: int, service: ItemServiceDep) -> ItemV2:
+    """Read one item (served from the cache when warm)."""
+    return ItemV2.model_validate(await service.get(item_id))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(item_id: int, service: ItemServiceDep) -> None:
+    """Delete one item."""
+    await service.delete(item_id)

@@ -1,0 +1,86 @@
+"""Typed settings, read once from the environment (and `.env`) and validated at start-up."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SQLITE_DRIVER = "sqlite+aiosqlite"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    service_name: str = "{{ cookiecutter.project_slug }}"
+    environment: Literal["local", "test", "staging", "production"] = "local"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1)
+    graceful_timeout: int = Field(default=20, ge=1, description="Seconds to drain on SIGTERM.")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    database_url: SecretStr = SecretStr(f"{SQLITE_DRIVER}:///./app.db")
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
+    database_pool_timeout: float = Field(default=5.0, gt=0)
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+{%- if cookiecutter.cache == "redis" %}
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+{%- endif %}
+{%- if cookiecutter.messaging == "rabbitmq" %}
+
+    broker_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+{%- elif cookiecutter.messaging == "kafka" %}
+
+    broker_url: SecretStr = SecretStr("127.0.0.1:9092")
+{%- elif cookiecutter.messaging == "nats" %}
+
+    broker_url: SecretStr = SecretStr("nats://127.0.0.1:4222")
+{%- endif %}
+
+    cors_origins: list[str] = Field(default_factory=list)
+    api_v1_deprecated_on: date = date(2026, 1, 1)
+    api_v1_sunset_on: date = date(2027, 1, 1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: SecretStr) -> SecretStr:
+        """Accept the usual `postgresql://` form but always run on the async driver."""
+        url = value.get_secret_value()
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                url = f"{POSTGRES_DRIVER}://{url.removeprefix(plain)}"
+        if not url.startswith((f"{SQLITE_DRIVER}://", f"{POSTGRES_DRIVER}://")):
+            raise ValueError(f"DATABASE_URL must use {SQLITE_DRIVER} or {POSTGRES_DRIVER}")
+        return SecretStr(url)
+
+    @model_validator(mode="after")
+    def _production_needs_a_server(self) -> Settings:
+        if self.environment == "production" and self.is_sqlite:
+            raise ValueError("ENVIRONMENT=production needs a PostgreSQL DATABASE_URL")
+        if self.api_v1_sunset_on <= self.api_v1_deprecated_on:
+            raise ValueError("API_V1_SUNSET_ON must come after API_V1_DEPRECATED_ON")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """SQLite needs different engine options (no pool sizing, no server timeouts)."""
+        return self.database_url.get_secret_value().startswith(SQLITE_DRIVER)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own `Settings` instead."""
+    return Settings()
