@@ -76,7 +76,7 @@ def template_commit(repo_dir: str) -> str | None:
     git = shutil.which("git")
     if not git or not (Path(repo_dir) / ".git").exists():
         return None
-    proc = subprocess.run(  # noqa: S603 - fixed git invocation
+    proc = subprocess.run(
         [git, "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
     )
     return proc.stdout.strip() or None if proc.returncode == 0 else None
@@ -104,7 +104,7 @@ def lock(root: Path) -> str:
     uv = shutil.which("uv")
     if uv is None:
         return "uv is not installed: `pip install uv`, then run `uv lock` in the project."
-    proc = subprocess.run(  # noqa: S603 - fixed uv invocation
+    proc = subprocess.run(
         [uv, "lock", "--quiet"], cwd=root, capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:

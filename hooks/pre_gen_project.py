@@ -30,10 +30,32 @@ CHOICES = {
 # Import names the generated project depends on; a package with one of these names shadows it.
 DEPENDENCIES = frozenset(
     {
-        "alembic", "aiosqlite", "anyio", "asyncpg", "fastapi", "faststream", "httpx", "mypy",
-        "prometheus_client", "pydantic", "pydantic_settings", "pytest", "redis", "ruff",
-        "sqlalchemy", "starlette", "structlog", "tests", "test", "uvicorn", "uvloop", "httptools",
-        "opentelemetry", "migrations", "app", "src",
+        "alembic",
+        "aiosqlite",
+        "anyio",
+        "asyncpg",
+        "fastapi",
+        "faststream",
+        "httpx",
+        "mypy",
+        "prometheus_client",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "redis",
+        "ruff",
+        "sqlalchemy",
+        "starlette",
+        "structlog",
+        "tests",
+        "test",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "opentelemetry",
+        "migrations",
+        "app",
+        "src",
     }
 )
 
@@ -49,6 +71,7 @@ def problems(answers: dict[str, str]) -> list[str]:
     package = answers.get("package_name", "")
     if not answers.get("project_name", "").strip():
         bad("project_name", "must not be empty")
+    slug_ok = bool(DNS_LABEL.fullmatch(slug)) and len(slug) <= MAX_SLUG
     if not DNS_LABEL.fullmatch(slug):
         bad(
             "project_slug",
@@ -57,7 +80,9 @@ def problems(answers: dict[str, str]) -> list[str]:
         )
     elif len(slug) > MAX_SLUG:
         bad("project_slug", f"must be at most {MAX_SLUG} characters (got {len(slug)})")
-    if not PACKAGE.fullmatch(package) or keyword.iskeyword(package):
+    if not slug_ok and package == slug.replace("-", "_"):
+        pass  # derived from the bad slug: report the cause once, not its echo
+    elif not PACKAGE.fullmatch(package) or keyword.iskeyword(package):
         bad("package_name", "must be a valid lowercase Python identifier")
     elif package in sys.stdlib_module_names:
         bad("package_name", "must not shadow a standard-library module")

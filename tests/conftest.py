@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,11 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("TEMPLATE_CACHE", TEMPLATE / ".cache"))
+# Outside the checkout, so fresh clones (CI) reuse tool venvs and the base image.
+CACHE = Path(
+    os.environ.get("TEMPLATE_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fastapi-service-template"
+)
 TOOLS = Path(__file__).resolve().parent / "tools"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PYTHON_VERSIONS = ("3.13", "3.12")
@@ -56,8 +60,11 @@ def find_python(version: str) -> str | None:
 
 
 def uv_bin() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    require(Path(found).exists(), "uv is not installed")
+    """The uv installed beside this interpreter (a pyenv shim on PATH may hide it)."""
+    beside = Path(sys.executable).with_name("uv")
+    found = str(beside) if beside.exists() else shutil.which("uv")
+    require(found, "uv is not installed")
+    assert found is not None
     return found
 
 
@@ -66,7 +73,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command and fail with its output when it does not exit 0."""
     merged = {**os.environ, **(env or {})}
-    proc = subprocess.run(  # noqa: S603 - commands are built by the tests
+    proc = subprocess.run(
         cmd, cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False
     )
     if proc.returncode != 0:
@@ -85,8 +92,10 @@ Render = Callable[..., Path]
 def render(tmp_path: Path) -> Render:
     """Render the template with the given answers; the lock step runs only with lock=True."""
 
+    renders = iter(range(1_000))
+
     def _render(*, lock: bool = False, **answers: Any) -> Path:
-        out = tmp_path / "out"
+        out = tmp_path / f"render-{next(renders)}"
         env_before = os.environ.get("TEMPLATE_SKIP_LOCK")
         os.environ["TEMPLATE_SKIP_LOCK"] = "0" if lock else "1"
         try:
@@ -107,7 +116,7 @@ def render(tmp_path: Path) -> Render:
 
 
 @pytest.fixture(scope="session")
-def tool() -> Iterator[Callable[[str], Path]]:
+def tool() -> Callable[[str], Path]:
     """Cached virtualenv per tool group (``tests/tools/<group>.txt``); returns its bin dir.
 
     Groups are separate because some tools pin conflicting dependencies (checkov, cyclonedx).
@@ -131,11 +140,48 @@ def tool() -> Iterator[Callable[[str], Path]]:
                 if not marker.exists():
                     run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=TEMPLATE)
                     run(
-                        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"),
-                         "-r", str(spec)],
+                        [
+                            uv,
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--python",
+                            str(venv / "bin/python"),
+                            "-r",
+                            str(spec),
+                        ],
                         cwd=TEMPLATE,
                     )
                     marker.write_text(json.dumps({"spec": spec.name, "digest": digest}))
         return venv / "bin"
 
-    yield _tool
+    return _tool
+
+
+Figure = Callable[[str], None]
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest) -> Figure:
+    """Record a measured figure; the run prints them all at the end (xdist-safe)."""
+
+    def _figure(text: str) -> None:
+        request.node.user_properties.append(("figure", text))
+
+    return _figure
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print every recorded figure, so CI logs carry the measurements."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) in {"call", "setup"}
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figure"
+    ]
+    if lines:
+        terminalreporter.section("measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,47 @@
+"""The machine's services (PostgreSQL, Redis) for tests that need them, with throwaway state."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+
+from tests.conftest import port_open
+
+PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PGPORT", "5432"))
+PG_USER = os.environ.get("PGUSER", "postgres")
+REDIS_HOST = os.environ.get("REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
+
+
+def postgres_available() -> bool:
+    return port_open(PG_HOST, PG_PORT)
+
+
+def redis_available() -> bool:
+    return port_open(REDIS_HOST, REDIS_PORT)
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one generated project; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def redis_url(database: int) -> str:
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{database}"

@@ -1,0 +1,120 @@
+"""Every quality gate, run inside generated projects of the deep combinations.
+
+Gates run through the generated Makefile, so the commands a developer types are the ones tested.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Figure, find_python, require, run, uv_bin
+from tests.options import DEEP, DEFAULTS, combo_id
+from tests.services import postgres_available, redis_available, redis_url, scratch_database
+
+pytestmark = pytest.mark.deep
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    answers: dict[str, str]
+    env: dict[str, str]
+    setup_note: str = ""
+
+    def make(self, target: str, **extra_env: str) -> float:
+        """Run a make target; return its wall time in seconds."""
+        start = time.perf_counter()
+        run(["make", target], cwd=self.root, env={**self.env, **extra_env})
+        return time.perf_counter() - start
+
+    def alembic_round_trip(self, database_url: str) -> None:
+        env = {**self.env, "DATABASE_URL": database_url}
+        for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
+            run([self.env["UV"], "run", "--frozen", "alembic", *step], cwd=self.root, env=env)
+
+
+def project_env(python: str) -> dict[str, str]:
+    """PATH with uv and the wanted interpreter first; no inherited virtualenv."""
+    uv = uv_bin()
+    path = os.pathsep.join([str(Path(uv).parent), str(Path(python).parent), os.environ["PATH"]])
+    return {"PATH": path, "UV": uv, "UV_PYTHON": python, "VIRTUAL_ENV": ""}
+
+
+DEEP_PARAMS = [
+    pytest.param(answers, id=combo_id(answers), marks=pytest.mark.xdist_group(f"deep{i}"))
+    for i, answers in enumerate(DEEP)
+]
+
+
+@pytest.fixture(scope="module", params=DEEP_PARAMS)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    answers: dict[str, str] = request.param
+    version = {**DEFAULTS, **answers}["python_version"]
+    python = find_python(version)
+    require(python, f"Python {version} is not installed")
+    assert python is not None
+    env = project_env(python)
+    out = tmp_path_factory.mktemp("deep")
+
+    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
+
+    start = time.perf_counter()
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = env["PATH"]  # the post-gen hook runs `uv lock` from PATH
+    os.environ["TEMPLATE_SKIP_LOCK"] = "0"
+    try:
+        root = Path(
+            cookiecutter(
+                str(Path(__file__).resolve().parent.parent),
+                no_input=True,
+                extra_context=answers,
+                output_dir=str(out),
+            )
+        )
+    finally:
+        os.environ["PATH"] = saved_path
+    generated = time.perf_counter() - start
+    assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
+    installed = Project(root, answers, env).make("install")
+    note = f"generate+lock {generated:.1f} s, install {installed:.1f} s"
+    return Project(root, answers, env, note)
+
+
+def test_lint(project: Project, figure: Figure) -> None:
+    figure(project.setup_note)
+    project.make("lint")
+
+
+def test_typecheck(project: Project) -> None:
+    project.make("typecheck")
+
+
+def test_tests_on_sqlite(project: Project, figure: Figure) -> None:
+    elapsed = project.make("test")
+    figure(f"generated `make test` on SQLite: {elapsed:.1f} s")
+
+
+def test_tests_on_postgres_and_redis(project: Project, figure: Figure) -> None:
+    require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
+    extra: dict[str, str] = {}
+    if {**DEFAULTS, **project.answers}["cache"] == "redis":
+        require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
+        extra["TEST_REDIS_URL"] = redis_url(1 + DEEP.index(project.answers))
+    with scratch_database("tpl_test") as url:
+        elapsed = project.make("test", TEST_DATABASE_URL=url, **extra)
+    figure(f"generated `make test` on PostgreSQL: {elapsed:.1f} s")
+
+
+def test_migrations_on_sqlite(project: Project, tmp_path: Path) -> None:
+    project.alembic_round_trip(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+
+
+def test_migrations_on_postgres(project: Project) -> None:
+    require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
+    with scratch_database("tpl_migrate") as url:
+        project.alembic_round_trip(url)
