@@ -5,6 +5,7 @@ Under ``CI=true`` a missing tool or unreachable service fails the run; locally i
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -127,32 +128,20 @@ def tool() -> Callable[[str], Path]:
         digest = hashlib.sha256(spec.read_bytes()).hexdigest()[:12]
         venv = CACHE / "tools" / f"{group}-{digest}"
         marker = venv / ".complete"
-        if not marker.exists():
-            uv = uv_bin()
-            shutil.rmtree(venv, ignore_errors=True)
-            python = find_python("3.13") or find_python("3.12") or sys.executable
-            lock = CACHE / "tools" / f".{group}.lock"
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            import fcntl  # noqa: PLC0415 - POSIX-only, needed only here
-
-            with lock.open("w") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)  # xdist workers may build the same group
-                if not marker.exists():
-                    run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=TEMPLATE)
-                    run(
-                        [
-                            uv,
-                            "pip",
-                            "install",
-                            "--quiet",
-                            "--python",
-                            str(venv / "bin/python"),
-                            "-r",
-                            str(spec),
-                        ],
-                        cwd=TEMPLATE,
-                    )
-                    marker.write_text(json.dumps({"spec": spec.name, "digest": digest}))
+        if marker.exists():
+            return venv / "bin"
+        uv = uv_bin()
+        python = find_python("3.13") or find_python("3.12") or sys.executable
+        lock = CACHE / "tools" / f".{group}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # xdist workers may need the same group at once
+            if not marker.exists():
+                shutil.rmtree(venv, ignore_errors=True)
+                run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=TEMPLATE)
+                install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python")]
+                run([*install, "-r", str(spec)], cwd=TEMPLATE)
+                marker.write_text(json.dumps({"spec": spec.name, "digest": digest}))
         return venv / "bin"
 
     return _tool

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -7,6 +9,14 @@ import uvicorn
 
 from {{ cookiecutter.package_name }} import __main__ as entrypoint
 from {{ cookiecutter.package_name }}.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _restore_sigterm() -> Iterator[None]:
+    """main() installs a process-wide handler; give pytest its own back."""
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
 
 
 def test_main_serves_the_factory_with_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,3 +34,12 @@ def test_main_serves_the_factory_with_settings(monkeypatch: pytest.MonkeyPatch) 
     assert call["factory"] is True
     assert call["port"] == 8123
     assert call["server_header"] is False
+
+
+def test_sigterm_outside_uvicorn_exits_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_kw: None)
+    entrypoint.main()
+    assert signal.getsignal(signal.SIGTERM) is entrypoint.exit_cleanly
+    with pytest.raises(SystemExit) as exit_info:
+        entrypoint.exit_cleanly(signal.SIGTERM, None)
+    assert exit_info.value.code == 0
