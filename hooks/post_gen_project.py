@@ -27,18 +27,35 @@ ONLY_FOR: dict[str, dict[str, list[str]]] = {
         "none": [],
     },
     "ci": {
-        "github": [".github"],
-        "gitlab": [".gitlab-ci.yml"],
-        "both": [".github", ".gitlab-ci.yml"],
+        "github": [".github", "release-please-config.json", ".release-please-manifest.json"],
+        "gitlab": [".gitlab-ci.yml", ".gitlab"],
+        "both": [
+            ".github",
+            "release-please-config.json",
+            ".release-please-manifest.json",
+            ".gitlab-ci.yml",
+            ".gitlab",
+        ],
     },
     "rollout": {
-        "rolling": [],
-        "canary": [],
+        "rolling": [f"deploy/helm/{SLUG}/templates/deployment.yaml"],
+        "canary": [
+            f"deploy/helm/{SLUG}/templates/rollout.yaml",
+            f"deploy/helm/{SLUG}/templates/analysistemplate.yaml",
+        ],
     },
 }
 # Paths that exist for any value except "none".
 UNLESS_NONE: dict[str, list[str]] = {
-    "messaging": [f"src/{PACKAGE}/events", "tests/test_events.py"],
+    "messaging": [
+        f"src/{PACKAGE}/events",
+        f"src/{PACKAGE}/worker.py",
+        "migrations/versions/20260102_0002_create_outbox.py",
+        f"deploy/helm/{SLUG}/templates/worker-deployment.yaml",
+        "tests/test_events.py",
+        "tests/test_outbox.py",
+        "tests/test_worker.py",
+    ],
 }
 
 

@@ -128,7 +128,7 @@ def tool() -> Callable[[str], Path]:
         digest = hashlib.sha256(spec.read_bytes()).hexdigest()[:12]
         venv = CACHE / "tools" / f"{group}-{digest}"
         marker = venv / ".complete"
-        if marker.exists():
+        if marker.exists() and (venv / "bin" / "python").exists():
             return venv / "bin"
         uv = uv_bin()
         python = find_python("3.13") or find_python("3.12") or sys.executable
@@ -136,7 +136,7 @@ def tool() -> Callable[[str], Path]:
         lock.parent.mkdir(parents=True, exist_ok=True)
         with lock.open("w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # xdist workers may need the same group at once
-            if not marker.exists():
+            if not (marker.exists() and (venv / "bin" / "python").exists()):
                 shutil.rmtree(venv, ignore_errors=True)
                 run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=TEMPLATE)
                 install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python")]

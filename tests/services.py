@@ -1,4 +1,4 @@
-"""The machine's services (PostgreSQL, Redis) for tests that need them, with throwaway state."""
+"""The machine's services (PostgreSQL, Redis, brokers) for tests, with throwaway state."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
@@ -17,6 +18,11 @@ PG_PORT = int(os.environ.get("PGPORT", "5432"))
 PG_USER = os.environ.get("PGUSER", "postgres")
 REDIS_HOST = os.environ.get("REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
+# Brokers the generated projects' real-broker tests use (TEST_BROKER_URL); Kafka runs in memory.
+BROKER_URLS = {
+    "rabbitmq": os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+    "nats": os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
+}
 
 
 def postgres_available() -> bool:
@@ -41,6 +47,12 @@ def scratch_database(prefix: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def broker_available(messaging: str) -> bool:
+    """Whether the machine's broker for this messaging option answers on its port."""
+    url = urlsplit(BROKER_URLS[messaging])
+    return port_open(url.hostname or "127.0.0.1", url.port or 0)
 
 
 def redis_url(database: int) -> str:

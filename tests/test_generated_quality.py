@@ -18,7 +18,14 @@ import pytest
 
 from tests.conftest import Figure, find_python, require, run, uv_bin
 from tests.options import DEEP, DEFAULTS, combo_id
-from tests.services import postgres_available, redis_available, redis_url, scratch_database
+from tests.services import (
+    BROKER_URLS,
+    broker_available,
+    postgres_available,
+    redis_available,
+    redis_url,
+    scratch_database,
+)
 
 pytestmark = pytest.mark.deep
 
@@ -106,12 +113,20 @@ def test_tests_on_sqlite(project: Project, figure: Figure) -> None:
 def test_tests_on_postgres_and_redis(project: Project, figure: Figure) -> None:
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     extra: dict[str, str] = {}
-    if {**DEFAULTS, **project.answers}["cache"] == "redis":
+    chosen = {**DEFAULTS, **project.answers}
+    if chosen["cache"] == "redis":
         require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
         extra["TEST_REDIS_URL"] = redis_url(1 + DEEP.index(project.answers))
-    with scratch_database("tpl_test") as url:
-        elapsed = project.make("test", TEST_DATABASE_URL=url, **extra)
-    figure(f"generated `make test` on PostgreSQL: {elapsed:.1f} s")
+    if chosen["messaging"] in BROKER_URLS:  # the outage test against the real broker
+        require(broker_available(chosen["messaging"]), f"{chosen['messaging']} is not reachable")
+        extra["TEST_BROKER_URL"] = BROKER_URLS[chosen["messaging"]]
+    # A second database stands in for the read replica (routing, not replication, is tested).
+    with scratch_database("tpl_test") as url, scratch_database("tpl_replica") as replica:
+        elapsed = project.make(
+            "test", TEST_DATABASE_URL=url, TEST_DATABASE_REPLICA_URL=replica, **extra
+        )
+    real = ", ".join(["PostgreSQL (+ replica database)", *(k for k in extra)])
+    figure(f"generated `make test` on {real}: {elapsed:.1f} s")
 
 
 def test_migrations_on_sqlite(project: Project, tmp_path: Path) -> None:

@@ -41,6 +41,20 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def replica_url(tmp_path: Path) -> Iterator[str]:
+    """A second migrated database standing in for a read replica (no replication needed to
+    prove routing): TEST_DATABASE_REPLICA_URL selects a server, else another SQLite file."""
+    url = (
+        os.environ.get("TEST_DATABASE_REPLICA_URL")
+        or f"sqlite+aiosqlite:///{tmp_path / 'replica.db'}"
+    )
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    yield url
+    command.downgrade(config, "base")
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings for one test, independent of the developer's environment and `.env`."""
     return Settings(

@@ -27,6 +27,13 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: AsyncClient) -> 
     assert "GET" in response.headers["allow"]
 
 
+async def test_405_allow_lists_every_method_of_the_path(client: AsyncClient) -> None:
+    """One route per method share a path; `Allow` must name them all (found by schemathesis)."""
+    response = await client.request("OPTIONS", "/api/v2/items")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
 async def test_malformed_json_is_a_422_problem(client: AsyncClient) -> None:
     response = await client.post(
         "/api/v2/items", content=b"{not json", headers={"content-type": "application/json"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import router as health_router
@@ -12,18 +13,25 @@ from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
+from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, with_tracing
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; uvicorn calls it with no argument (`--factory`), tests pass settings."""
+def create_app(
+    settings: Settings | None = None, span_exporter: SpanExporter | None = None
+) -> FastAPI:
+    """Build the app; uvicorn calls it with no argument (`--factory`), tests pass settings.
+
+    Traces are off unless OTEL_EXPORTER_OTLP_ENDPOINT is set or a test passes `span_exporter`.
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    tracing = configure_tracing(settings.service_name, span_exporter)
     app = FastAPI(
         title={{ cookiecutter.project_name | tojson }},
         description={{ cookiecutter.description | tojson }},
-        version="0.1.0",
-        lifespan=lifespan_for(settings),
+        version="0.1.0",  # x-release-please-version
+        lifespan=with_tracing(lifespan_for(settings), tracing),
     )
     app.include_router(health_router)
     app.include_router(build_v1())
@@ -38,4 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
+    if tracing is not None:
+        tracing.instrument_app(app)  # outermost, so access lines carry the trace id
     return app

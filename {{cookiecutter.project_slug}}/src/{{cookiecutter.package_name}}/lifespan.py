@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 {% if cookiecutter.cache == "redis" -%}
 from {{ cookiecutter.package_name }}.cache import Cache
-from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
+from {{ cookiecutter.package_name }}.db.engine import ReadRouter, create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.infrastructure.redis_cache import RedisCache
 {% else -%}
 from {{ cookiecutter.package_name }}.cache import Cache, NullCache
-from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
+from {{ cookiecutter.package_name }}.db.engine import ReadRouter, create_engine, create_sessionmaker
 {% endif -%}
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -29,6 +29,7 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     cache: Cache
     cache_check: Callable[[], Awaitable[bool]] | None = None
+    reader: ReadRouter | None = None  # read-only sessions (replica, else primary) for GET
     started: bool = False
 
 
@@ -40,6 +41,8 @@ def lifespan_for(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
         engine = create_engine(settings)
+        replica = settings.database_replica_url
+        replica_engine = create_engine(settings, replica.get_secret_value()) if replica else None
 {%- if cookiecutter.cache == "redis" %}
         redis_cache = RedisCache.from_settings(settings)
         resources = Resources(
@@ -57,6 +60,11 @@ def lifespan_for(
             cache=NullCache(),
         )
 {%- endif %}
+        resources.reader = ReadRouter(
+            resources.sessionmaker,
+            create_sessionmaker(replica_engine) if replica_engine else None,
+            settings.database_connect_timeout,
+        )
         resources.started = True
         try:
             yield {"resources": resources}
@@ -64,6 +72,8 @@ def lifespan_for(
 {%- if cookiecutter.cache == "redis" %}
             await redis_cache.close()
 {%- endif %}
+            if replica_engine is not None:
+                await replica_engine.dispose()
             await engine.dispose()
 
     return lifespan

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     database_url: SecretStr = SecretStr(f"{SQLITE_DRIVER}:///./app.db")
+    # Optional read replica: GET requests read from it, everything else uses the primary.
+    database_replica_url: SecretStr | None = None
+    # Per engine and per process: a pod opens up to (pool_size + max_overflow) x WEB_CONCURRENCY
+    # connections to each server (see db/engine.py for the sizing rule).
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=5, ge=0)
     database_pool_timeout: float = Field(default=5.0, gt=0)
@@ -49,15 +53,27 @@ class Settings(BaseSettings):
 
     broker_url: SecretStr = SecretStr("nats://127.0.0.1:4222")
 {%- endif %}
+{%- if cookiecutter.messaging != "none" %}
+    # Broker names (exchange, topics, queues, stream) all start with this prefix.
+    events_prefix: str = Field(default="{{ cookiecutter.project_slug }}", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    # Outbox relay (the worker): rows per transaction, idle poll and retry policy.
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    worker_health_port: int = Field(default=8001, ge=0, le=65535)  # 0: any free port
+{%- endif %}
 
     cors_origins: list[str] = Field(default_factory=list)
     api_v1_deprecated_on: date = date(2026, 1, 1)
     api_v1_sunset_on: date = date(2027, 1, 1)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_replica_url")
     @classmethod
-    def _async_driver(cls, value: SecretStr) -> SecretStr:
+    def _async_driver(cls, value: SecretStr | None) -> SecretStr | None:
         """Accept the usual `postgresql://` form but always run on the async driver."""
+        if value is None:
+            return None
         url = value.get_secret_value()
         for plain in ("postgresql://", "postgres://"):
             if url.startswith(plain):

@@ -8,6 +8,9 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+{% if cookiecutter.messaging != "none" -%}
+from {{ cookiecutter.package_name }}.events.outbox import Outbox
+{% endif -%}
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.items.service import ItemService
 from {{ cookiecutter.package_name }}.lifespan import Resources
@@ -30,9 +33,20 @@ def get_settings(resources: ResourcesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit before the response is sent, roll back on error."""
-    async with resources.sessionmaker() as session:
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request, resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit before the response is sent, roll back on error.
+
+    GET and HEAD read from the replica when one is configured (falling back to the primary);
+    every other method, and so every write and any read after it, uses the primary.
+    """
+    if request.method in READ_ONLY_METHODS and resources.reader is not None:
+        session = await resources.reader.session()
+    else:
+        session = resources.sessionmaker()
+    async with session:
         try:
             yield session
             await session.commit()
@@ -48,7 +62,11 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 def get_item_service(session: SessionDep, resources: ResourcesDep) -> ItemService:
     """Item use cases bound to this request's transaction."""
+{%- if cookiecutter.messaging != "none" %}
+    return ItemService(ItemRepository(session), resources.cache, Outbox(session))
+{%- else %}
     return ItemService(ItemRepository(session), resources.cache)
+{%- endif %}
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

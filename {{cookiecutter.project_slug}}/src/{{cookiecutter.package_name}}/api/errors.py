@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
@@ -22,6 +23,7 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 logger = structlog.get_logger(__name__)
 
 _DOMAIN_STATUS: dict[type[DomainError], int] = {
@@ -52,13 +54,27 @@ def problem(
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type only
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type only  # nosec B101
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
-    return problem(request, exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem(request, exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method of the path (RFC 9110 `Allow`); Starlette names only the first route's."""
+    routes = request.app.router.routes
+
+    def serves(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+    return ", ".join(method for method in HTTP_METHODS if serves(method))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only  # nosec B101
     # Echo location and reason, never the input: it may hold secrets or be huge.
     errors = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
+import structlog
 from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,17 +17,25 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import SQLITE_DRIVER, Settings
+
+logger = structlog.get_logger(__name__)
+REPLICA_RETRY_SECONDS = 30.0  # after a failed replica connect, read from the primary this long
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine.
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """Create the engine for the primary (or for `url`, e.g. the read replica).
 
-    Each worker process has its own pool: (pool_size + max_overflow) x WEB_CONCURRENCY x replicas
-    must stay below the server's max_connections (or the pooler's limit).
+    Pool sizing: every process (each of WEB_CONCURRENCY uvicorn workers, and each outbox worker)
+    has its own pool per engine, so one server sees up to
+    (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW) x (WEB_CONCURRENCY x api pods + worker pods)
+    connections, which must stay below its max_connections (or the pooler's limit). The
+    defaults, 5 + 5 per process with WEB_CONCURRENCY=1, two API pods and one worker, need 30.
+    Size the pool to the concurrency one process actually has (an async worker runs many
+    requests on few connections) rather than raising it to absorb slow queries.
     """
-    url = settings.database_url.get_secret_value()
-    if settings.is_sqlite:
+    url = url or settings.database_url.get_secret_value()
+    if url.startswith(SQLITE_DRIVER):
         engine = create_async_engine(
             url, connect_args={"timeout": settings.database_connect_timeout}
         )
@@ -55,3 +68,43 @@ async def ping(engine: AsyncEngine) -> None:
     """Round-trip to the database; raises when it cannot be reached."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+class ReadRouter:
+    """Sessions for read-only requests: on the replica while it answers, else on the primary.
+
+    A failed replica connect is logged once and the primary serves reads for
+    REPLICA_RETRY_SECONDS, so an outage costs one connect timeout, not one per request.
+    """
+
+    def __init__(
+        self,
+        primary: async_sessionmaker[AsyncSession],
+        replica: async_sessionmaker[AsyncSession] | None,
+        connect_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._primary = primary
+        self._replica = replica
+        self._timeout = connect_timeout
+        self._clock = clock
+        self._replica_down_until = 0.0
+
+    async def session(self) -> AsyncSession:
+        """A session whose queries go to the replica, or to the primary as the fallback."""
+        if self._replica is None or self._clock() < self._replica_down_until:
+            return self._primary()
+        session = self._replica()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await session.connection()
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            await session.close()
+            self._replica_down_until = self._clock() + REPLICA_RETRY_SECONDS
+            logger.warning(
+                "read replica unavailable, reading from the primary",
+                error=str(exc) or type(exc).__name__,
+                retry_in_seconds=REPLICA_RETRY_SECONDS,
+            )
+            return self._primary()
+        return session

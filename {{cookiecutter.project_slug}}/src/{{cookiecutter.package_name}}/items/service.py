@@ -1,4 +1,4 @@
-"""Item rules: naming, pagination cursors and cache-aside reads."""
+"""Item rules: naming, pagination cursors, cache-aside reads{% if cookiecutter.messaging != "none" %} and domain events{% endif %}."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.errors import InvalidInputError, NotFoundError
+{%- if cookiecutter.messaging != "none" %}
+from {{ cookiecutter.package_name }}.events.outbox import Outbox
+from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
+{%- endif %}
 from {{ cookiecutter.package_name }}.items.models import Item
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.items.schemas import ItemV2
@@ -32,15 +36,28 @@ def decode_cursor(cursor: str) -> int:
 
 class ItemService:
     """Use cases for items; the request's session dependency commits or rolls back."""
-
+{% if cookiecutter.messaging != "none" %}
+    def __init__(self, repository: ItemRepository, cache: Cache, outbox: Outbox) -> None:
+        self._repository = repository
+        self._cache = cache
+        self._outbox = outbox
+{%- else %}
     def __init__(self, repository: ItemRepository, cache: Cache) -> None:
         self._repository = repository
         self._cache = cache
+{%- endif %}
 
     async def create(self, name: str, description: str | None, price_cents: int) -> Item:
         """Create an item; a duplicate name is a conflict."""
         item = Item(name=name.strip(), description=description, price_cents=price_cents)
+{%- if cookiecutter.messaging != "none" %}
+        await self._repository.add(item)
+        # Same transaction as the insert: the event exists if and only if the item does.
+        self._outbox.add(ItemCreated(item_id=item.id, name=item.name, price_cents=price_cents))
+        return item
+{%- else %}
         return await self._repository.add(item)
+{%- endif %}
 
     async def get(self, item_id: int) -> Item:
         """Read through the cache; the database stays the source of truth."""
@@ -59,6 +76,9 @@ class ItemService:
         if item is None:
             raise NotFoundError(f"item {item_id} does not exist")
         await self._repository.delete(item)
+{%- if cookiecutter.messaging != "none" %}
+        self._outbox.add(ItemDeleted(item_id=item_id))
+{%- endif %}
         await self._cache.delete(self._key(item_id))
 
     async def page_by_offset(self, offset: int, limit: int) -> tuple[Sequence[Item], int]:

@@ -1,0 +1,357 @@
+"""The pipeline's security steps that can run offline, run for real in a generated project.
+
+Each goes through the generated Makefile target the workflows call (`make sast`, `make sbom`,
+`make dast`, `make openapi-check`), with the tool taken from a pinned tool virtualenv instead of
+`uv tool run`. pip-audit needs its online vulnerability database, so it runs in CI only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from packaging.markers import Marker
+
+from tests.conftest import TEMPLATE, Figure, find_python, require, run, uv_bin
+
+pytestmark = pytest.mark.xdist_group("cicd")
+
+Tool = Callable[[str], Path]
+DAST_TIMEOUT = 300  # seconds; the run takes about 10 s here
+V1_SCHEMAS = "src/orders_service/items/schemas.py"
+# Markers of the generated project's interpreter (the defaults: Python 3.13 on Linux).
+TARGET = {"python_version": "3.13", "python_full_version": "3.13.0", "sys_platform": "linux"}
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    env: dict[str, str]
+
+    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if check:
+            return run(["make", *args], cwd=self.root, env=self.env, timeout=600)
+        return subprocess.run(
+            ["make", *args],
+            cwd=self.root,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The default answers with ci=both, locked and installed."""
+    python = find_python("3.13")
+    require(python, "Python 3.13 is not installed")
+    assert python is not None
+    uv = uv_bin()
+    path = os.pathsep.join([str(Path(uv).parent), str(Path(python).parent), os.environ["PATH"]])
+    env = {"PATH": path, "UV_PYTHON": python, "VIRTUAL_ENV": "", "UV": uv}
+
+    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
+
+    saved = {key: os.environ.get(key) for key in ("PATH", "TEMPLATE_SKIP_LOCK")}
+    os.environ["PATH"] = path  # the post-gen hook runs `uv lock` from PATH
+    os.environ["TEMPLATE_SKIP_LOCK"] = "0"
+    try:
+        root = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                extra_context={"ci": "both"},
+                output_dir=str(tmp_path_factory.mktemp("security")),
+            )
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
+    project = Project(root, env)
+    project.make("install")
+    return project
+
+
+# --------------------------------------------------------------------------- SAST
+
+
+def test_bandit_reports_no_issue(project: Project, tool: Tool, figure: Figure) -> None:
+    bandit = tool("sast") / "bandit"
+    require(bandit.exists(), "bandit could not be installed")
+    project.make("sast", f"BANDIT={bandit}")
+    proc = run([str(bandit), "--recursive", "src", "--format", "json", "--quiet"], project.root)
+    report = json.loads(proc.stdout)
+    assert report["results"] == []
+    lines = report["metrics"]["_totals"]["loc"]
+    figure(f"bandit: 0 issues in {lines} lines of src/ ({len(report['metrics']) - 1} files)")
+
+
+# --------------------------------------------------------------------------- SBOM
+
+
+def requirement_names(specs: list[str]) -> set[str]:
+    return {normalize(re.split(r"[\[<>=!~;\s]", spec, maxsplit=1)[0]) for spec in specs}
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_names(project: Project, *selection: str) -> set[str]:
+    """Package names uv.lock resolves for a selection of groups (what `uv sync` would install)."""
+    export = [project.env["UV"], "export", "--frozen", "--no-emit-project", "--no-hashes"]
+    proc = run([*export, "--format", "requirements-txt", *selection], project.root, project.env)
+    names: set[str] = set()
+    for line in proc.stdout.splitlines():
+        if not line or line.startswith(("#", " ", "-")):
+            continue
+        requirement, _, marker = line.partition(" ; ")
+        if marker and not Marker(marker).evaluate(TARGET):
+            continue  # e.g. colorama on Windows only
+        names.add(normalize(requirement.split("==", 1)[0]))
+    return names
+
+
+def test_cyclonedx_sbom_of_the_runtime_environment(
+    project: Project, tool: Tool, figure: Figure
+) -> None:
+    bin_dir = tool("sbom")
+    require((bin_dir / "cyclonedx-py").exists(), "cyclonedx-bom could not be installed")
+    sbom_path = project.root / "sbom.cdx.json"
+    project.make("sbom", f"CYCLONEDX={bin_dir / 'cyclonedx-py'}")
+
+    # Validate against the CycloneDX 1.6 JSON schema with the reference library (strict).
+    validate = (
+        "import sys\n"
+        "from cyclonedx.schema import SchemaVersion\n"
+        "from cyclonedx.validation.json import JsonStrictValidator\n"
+        "error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n"
+        "sys.exit(str(error) if error else 0)\n"
+    )
+    run([str(bin_dir / "python"), "-c", validate, str(sbom_path)], cwd=project.root)
+
+    sbom = json.loads(sbom_path.read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert sbom["specVersion"] == "1.6"
+    assert sbom["metadata"]["component"]["name"] == "orders-service"
+    components = {normalize(c["name"]): c for c in sbom["components"]}
+    assert all(c.get("purl", "").startswith("pkg:pypi/") for c in components.values())
+
+    pyproject = tomllib.loads((project.root / "pyproject.toml").read_text())
+    direct = requirement_names(pyproject["project"]["dependencies"])
+    missing = sorted(direct - components.keys())
+    assert not missing, f"runtime dependencies missing from the SBOM: {missing}"
+    # The lock's own answer: the SBOM lists exactly the packages of `uv export --no-dev`.
+    runtime, everything = locked_names(project, "--no-dev"), locked_names(project, "--all-groups")
+    dev_only = everything - runtime
+    assert set(components) == runtime, sorted(set(components) ^ runtime)
+    leaked = sorted(dev_only & components.keys())
+    assert not leaked, f"dev-only dependencies in the SBOM: {leaked}"
+    for name in ("pytest", "mypy", "ruff", "coverage", "pre-commit"):
+        assert name in dev_only, name
+    figure(
+        f"CycloneDX {sbom['specVersion']} SBOM (schema-valid): {len(components)} components, "
+        f"= the {len(runtime)} locked runtime packages ({len(direct)} direct), "
+        f"none of the {len(dev_only)} dev-only ones"
+    )
+
+
+# --------------------------------------------------------------------------- DAST
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(project: Project, tmp_path: Path) -> Iterator[str]:
+    """`python -m orders_service` on a free 127.0.0.1 port, SQLite, migrated; always killed."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **project.env,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'dast.db'}",
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # no cache: degraded, still correct
+        "BROKER_URL": "amqp://guest:guest@127.0.0.1:1/",
+        "LOG_LEVEL": "WARNING",
+    }
+    run([project.env["UV"], "run", "--frozen", "alembic", "upgrade", "head"], project.root, env)
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [str(project.root / ".venv/bin/python"), "-m", "orders_service"],
+        cwd=project.root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"server exited {process.returncode}: {log_tail(tmp_path)}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not ready in 30 s: {log_tail(tmp_path)}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        log.close()
+    assert "Traceback" not in (tmp_path / "server.log").read_text(), log_tail(tmp_path)
+
+
+def log_tail(tmp_path: Path) -> str:
+    return (tmp_path / "server.log").read_text()[-3000:]
+
+
+def test_schemathesis_finds_no_server_error_or_schema_violation(
+    project: Project, tool: Tool, server: str, figure: Figure, tmp_path: Path
+) -> None:
+    schemathesis = tool("dast") / "schemathesis"
+    require(schemathesis.exists(), "schemathesis could not be installed")
+    report_dir = tmp_path / "dast-report"
+    report = [f"DAST_REPORT_DIR={report_dir}"]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        ["make", "dast", f"SCHEMATHESIS={schemathesis}", f"DAST_URL={server}", *report],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=DAST_TIMEOUT,
+    )
+    elapsed = time.perf_counter() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    operations = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
+    cases = re.search(r"(\d+) generated, (\d+) passed", output)
+    assert operations, output[-3000:]
+    assert cases, output[-3000:]
+    selected, total, tested = map(int, operations.groups())
+    assert selected == total == tested, "every operation of the schema must be exercised"
+    generated, passed = map(int, cases.groups())
+    assert generated == passed > 0
+    junit = next(report_dir.glob("junit-*.xml")).read_text()
+    assert 'failures="0"' in junit
+    assert 'errors="0"' in junit
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert re.search(rf"✅ {phase}", output), f"phase {phase} did not pass"
+    figure(
+        f"schemathesis: {generated} cases on {tested}/{total} operations, 0 failures "
+        f"(server errors, schema conformance, negative data), {elapsed:.1f} s"
+    )
+
+
+# --------------------------------------------------------------------------- OpenAPI contract
+
+
+def test_openapi_snapshot_and_v1_breaking_change_check(project: Project, figure: Figure) -> None:
+    snapshot = project.root / "openapi.json"
+    schemas = project.root / V1_SCHEMAS
+    committed, source = snapshot.read_text(), schemas.read_text()
+    breaking = [project.env["UV"], "run", "--frozen", "python", "scripts/openapi.py", "breaking"]
+    try:
+        project.make("openapi-check")  # the committed snapshot matches the generated app
+
+        # A deliberate breaking change to v1: a response field removed, another retyped.
+        broken = source.replace("    total: int\n", "", 1).replace(
+            "    price: Decimal\n\n\nclass ItemPageV1", "    price: float\n\n\nclass ItemPageV1", 1
+        )
+        assert broken.count("\n") == source.count("\n") - 1, "the v1 schemas changed shape"
+        assert "price: float" in broken
+        schemas.write_text(broken)
+        snapshot_check = project.make("openapi-check", check=False)
+        assert snapshot_check.returncode != 0, "the snapshot check missed a v1 change"
+        assert "differs from openapi.json" in snapshot_check.stderr
+        versus_base = run_unchecked([*breaking, "openapi.json"], project)
+        assert versus_base.returncode == 1, versus_base.stdout + versus_base.stderr
+        found = [line for line in versus_base.stderr.splitlines() if line.startswith("breaking:")]
+        assert any(".total: response field removed" in f for f in found), found
+        assert any(".price: type" in f for f in found), found
+        with_base = project.make("openapi-check", "BASE=openapi.json", check=False)
+        assert with_base.returncode != 0
+
+        # A compatible addition to v2: a new optional field. Not breaking, but still a change
+        # the snapshot check reports until `make openapi` refreshes the committed file.
+        schemas.write_text(
+            source.replace(
+                "    price_cents: int\n    created_at: datetime\n",
+                "    price_cents: int\n    currency: str = 'EUR'\n    created_at: datetime\n",
+                1,
+            )
+        )
+        assert "currency" in schemas.read_text()
+        compatible = run_unchecked([*breaking, "openapi.json"], project)
+        assert compatible.returncode == 0, compatible.stderr
+        assert project.make("openapi-check", check=False).returncode != 0
+        project.make("openapi")
+        project.make("openapi-check")
+        assert "currency" in snapshot.read_text()
+    finally:
+        schemas.write_text(source)
+        snapshot.write_text(committed)
+    figure(
+        f"OpenAPI: snapshot matches; v1 break caught ({len(found)} breaking changes: "
+        f"{'; '.join(found)[:160]}); v2 addition passes the compatibility check"
+    )
+
+
+def run_unchecked(cmd: list[str], project: Project) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd,
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_pip_audit_runs_on_the_lock_in_ci(project: Project) -> None:
+    """pip-audit needs its online database: here only the export it audits is checked."""
+    makefile = (project.root / "Makefile").read_text()
+    assert "--disable-pip --requirement .audit-requirements.txt" in makefile
+    export = [project.env["UV"], "export", "--frozen", "--all-groups", "--no-emit-project"]
+    output = ["--format", "requirements-txt", "--output-file", ".audit-requirements.txt"]
+    run([*export, *output, "--quiet"], project.root, project.env)
+    exported = (project.root / ".audit-requirements.txt").read_text()
+    hashes = exported.count("--hash=sha256:")
+    assert hashes > 0, "pip-audit --disable-pip needs hashed requirements"
+    pinned = [line for line in exported.splitlines() if re.match(r"^[A-Za-z0-9].*==", line)]
+    assert pinned, "no pinned requirement exported"
+    (project.root / ".audit-requirements.txt").unlink()

@@ -1,0 +1,138 @@
+"""OpenTelemetry traces, configured only from the standard `OTEL_*` environment variables.
+
+Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES_ENDPOINT`):
+then nothing is instrumented and no exporter exists to log connection errors. The SDK reads
+the rest itself: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER(_ARG)`,
+`OTEL_EXPORTER_OTLP_*`, `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`, `OTEL_SEMCONV_STABILITY_OPT_IN`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+{%- if cookiecutter.cache == "redis" %}
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+{%- endif %}
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from {{ cookiecutter.package_name }}.lifespan import Resources
+
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+# Probes and scrapes every few seconds are noise, not traces (override with the variable).
+UNTRACED_PATHS = "/livez,/readyz,/startupz,/metrics"
+# Stable HTTP semantic conventions (http.request.method, http.route, ...) for spans and metrics.
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Resources]]]
+
+
+def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """An endpoint is configured and the SDK is not switched off (`OTEL_SDK_DISABLED`)."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
+
+
+def build_resource(default_service_name: str) -> Resource:
+    """Resource from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES; the slug when unnamed."""
+    detected = Resource.create()
+    if str(detected.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        detected = detected.merge(Resource({SERVICE_NAME: default_service_name}))
+    return detected
+
+
+@dataclass
+class Tracing:
+    """One tracer provider and the instrumentations that use it; undone by `shutdown`."""
+
+    provider: TracerProvider
+    _engines: list[AsyncEngine] = field(default_factory=list)
+
+    def instrument_app(self, app: FastAPI) -> None:
+        """Server spans for every request, outside all other middleware.
+
+        The contrib instrumentation rather than FastAPI's native telemetry: it honours the
+        OTEL_* variables like its SQLAlchemy/httpx/redis siblings; send/receive spans are off.
+        """
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=self.provider,
+            excluded_urls=os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", UNTRACED_PATHS),
+            exclude_spans=["receive", "send"],
+        )
+
+    def instrument_resources(self, resources: Resources) -> None:
+        """Client spans for database queries and outbound HTTP{% if cookiecutter.cache == "redis" %} and Redis{% endif %} calls."""
+        self._engines = [resources.engine]
+        # skip_dep_check: the package still declares sqlalchemy<2.1, but the cursor events it
+        # hooks are unchanged in 2.1 (tests/test_tracing.py proves the query span).
+        SQLAlchemyInstrumentor().instrument(
+            engines=[engine.sync_engine for engine in self._engines],
+            tracer_provider=self.provider,
+            skip_dep_check=True,
+        )
+        HTTPXClientInstrumentor().instrument(tracer_provider=self.provider)
+{%- if cookiecutter.cache == "redis" %}
+        RedisInstrumentor().instrument(tracer_provider=self.provider)
+{%- endif %}
+
+    def shutdown(self) -> None:
+        """Undo the library patches and flush the spans still queued for export."""
+        SQLAlchemyInstrumentor().uninstrument()
+        HTTPXClientInstrumentor().uninstrument()
+{%- if cookiecutter.cache == "redis" %}
+        RedisInstrumentor().uninstrument()
+{%- endif %}
+        self.provider.shutdown()
+
+
+def configure_tracing(
+    default_service_name: str, exporter: SpanExporter | None = None
+) -> Tracing | None:
+    """Tracing for this process, or None when no endpoint is set and no exporter given.
+
+    Tests pass an in-memory exporter (exported synchronously, provider kept local); otherwise
+    spans go in batches to the OTLP/HTTP endpoint and the provider becomes the global one, so
+    libraries that trace on their own (the broker's middleware) use it too.
+    """
+    processor: SpanProcessor
+    if exporter is not None:
+        processor = SimpleSpanProcessor(exporter)
+    elif tracing_wanted():
+        processor = BatchSpanProcessor(OTLPSpanExporter())
+    else:
+        return None
+    provider = TracerProvider(resource=build_resource(default_service_name))
+    provider.add_span_processor(processor)
+    if exporter is None:
+        trace.set_tracer_provider(provider)
+    return Tracing(provider)
+
+
+def with_tracing(lifespan: Lifespan, tracing: Tracing | None) -> Lifespan:
+    """Wrap the app's lifespan: instrument its resources once they exist, undo at shutdown."""
+    if tracing is None:
+        return lifespan
+
+    @asynccontextmanager
+    async def traced(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
+        async with lifespan(app) as state:
+            tracing.instrument_resources(state["resources"])
+            try:
+                yield state
+            finally:
+                tracing.shutdown()
+
+    return traced

@@ -1,0 +1,122 @@
+"""The committed OpenAPI snapshot matches the app; the v1 compatibility check sees breakage."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scripts import openapi
+
+Spec = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return openapi.current_spec()
+
+
+def test_committed_snapshot_matches_the_app(spec: Spec) -> None:
+    """Fails on any API change until `make openapi` is run and the result committed."""
+    committed = json.loads(openapi.SNAPSHOT.read_text(encoding="utf-8"))
+    assert committed == spec, "openapi.json is stale: run `make openapi` and review the diff"
+
+
+def test_unchanged_schema_has_no_breaking_change(spec: Spec) -> None:
+    assert openapi.breaking_changes(spec, copy.deepcopy(spec)) == []
+
+
+def item_v1(spec: Spec) -> Spec:
+    return spec["components"]["schemas"]["ItemV1"]  # type: ignore[no-any-return]
+
+
+def test_removed_v1_operation_is_breaking(spec: Spec) -> None:
+    new = copy.deepcopy(spec)
+    del new["paths"]["/api/v1/items/{item_id}"]["delete"]
+    problems = openapi.breaking_changes(spec, new)
+    assert problems == ["DELETE /api/v1/items/{item_id}: operation removed"]
+
+
+def test_removed_or_retyped_v1_response_field_is_breaking(spec: Spec) -> None:
+    removed = copy.deepcopy(spec)
+    del item_v1(removed)["properties"]["name"]
+    assert any("name: response field removed" in p for p in openapi.breaking_changes(spec, removed))
+
+    retyped = copy.deepcopy(spec)
+    item_v1(retyped)["properties"]["id"] = {"type": "string", "title": "Id"}
+    assert any(".id: type" in p for p in openapi.breaking_changes(spec, retyped))
+
+    optional = copy.deepcopy(spec)
+    item_v1(optional)["required"].remove("name")
+    assert any("no longer always present" in p for p in openapi.breaking_changes(spec, optional))
+
+
+def test_new_required_v1_input_is_breaking(spec: Spec) -> None:
+    new = copy.deepcopy(spec)
+    new["paths"]["/api/v1/items"]["get"]["parameters"].append(
+        {"name": "tenant", "in": "query", "required": True, "schema": {"type": "string"}}
+    )
+    body = new["components"]["schemas"]["ItemCreateV1"]
+    body["properties"]["sku"] = {"type": "string"}
+    body["required"].append("sku")
+    body["required"].remove("price")
+    body["required"].append("description")
+    problems = openapi.breaking_changes(spec, new)
+    assert any("parameter 'tenant': new required parameter" in p for p in problems)
+    assert any("sku: new required request field" in p for p in problems)
+    assert any("description: request field became required" in p for p in problems)
+    # Making a field optional in a request is not breaking.
+    assert not any(".price" in p for p in problems)
+
+
+def test_removed_success_response_and_path_parameter_are_breaking(spec: Spec) -> None:
+    new = copy.deepcopy(spec)
+    operation = new["paths"]["/api/v1/items/{item_id}"]["get"]
+    del operation["responses"]["200"]
+    operation["parameters"] = []
+    problems = openapi.breaking_changes(spec, new)
+    assert "GET /api/v1/items/{item_id} response 200: removed" in problems
+    assert "GET /api/v1/items/{item_id} path parameter 'item_id': removed" in problems
+
+
+def test_changed_parameter_and_body_are_breaking(spec: Spec) -> None:
+    new = copy.deepcopy(spec)
+    get = new["paths"]["/api/v1/items"]["get"]
+    get["parameters"][0]["schema"] = {"type": "string"}
+    get["parameters"][1]["required"] = True
+    post = new["paths"]["/api/v1/items"]["post"]
+    post["responses"]["201"]["content"] = {"text/plain": {}}
+    delete = new["paths"]["/api/v1/items/{item_id}"]["delete"]
+    delete["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
+    problems = openapi.breaking_changes(spec, new)
+    assert any("query parameter 'offset': type" in p for p in problems)
+    assert any("query parameter 'limit': became required" in p for p in problems)
+    assert any("response 201: JSON body removed" in p for p in problems)
+    assert any("request body: new and required" in p for p in problems)
+
+
+def test_additions_and_other_versions_are_not_breaking(spec: Spec) -> None:
+    new = copy.deepcopy(spec)
+    item_v1(new)["properties"]["sku"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    new["paths"]["/api/v1/items"]["get"]["parameters"].append(
+        {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}
+    )
+    new["paths"]["/api/v2/extra"] = {"get": {"responses": {"200": {"description": "OK"}}}}
+    del new["paths"]["/api/v2/items"]
+    assert openapi.breaking_changes(spec, new) == []
+
+
+def test_command_line(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = tmp_path / "openapi.json"
+    monkeypatch.setattr(openapi, "SNAPSHOT", snapshot)
+    assert openapi.main(["write"]) == 0
+    assert openapi.main(["check"]) == 0
+    assert openapi.main(["breaking", str(snapshot)]) == 0
+
+    old = copy.deepcopy(spec)
+    old["paths"]["/api/v1/gone"] = {"get": {"responses": {"200": {"description": "OK"}}}}
+    snapshot.write_text(openapi.dump(old), encoding="utf-8")
+    assert openapi.main(["check"]) == 1
+    assert openapi.main(["breaking", str(snapshot)]) == 1

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+{%- if cookiecutter.messaging != "none" %}
+from typing import Annotated, Any
+{%- endif %}
+
+import pytest
+import structlog
+from asgi_lifespan import LifespanManager
+{%- if cookiecutter.messaging == "rabbitmq" %}
+from faststream import Context
+from faststream.message import StreamMessage
+from faststream.rabbit import TestRabbitBroker as TestBroker
+{%- elif cookiecutter.messaging == "kafka" %}
+from faststream import Context
+from faststream.kafka import TestKafkaBroker as TestBroker
+from faststream.message import StreamMessage
+{%- elif cookiecutter.messaging == "nats" %}
+from faststream import Context
+from faststream.message import StreamMessage
+from faststream.nats import TestNatsBroker as TestBroker
+{%- endif %}
+from httpx import ASGITransport, AsyncClient
+{%- if cookiecutter.messaging != "none" %}
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+{%- else %}
+from opentelemetry.sdk.trace import ReadableSpan
+{%- endif %}
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from {{ cookiecutter.package_name }}.app import create_app
+{%- if cookiecutter.messaging != "none" %}
+from {{ cookiecutter.package_name }}.events.broker import EventBus, Topology, create_broker
+from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
+{%- endif %}
+from {{ cookiecutter.package_name }}.observability.logging import REDACTED, configure_logging
+from {{ cookiecutter.package_name }}.observability.tracing import (
+    build_resource,
+    configure_tracing,
+    tracing_wanted,
+)
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    yield
+    configure_logging("INFO", "json")
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+async def traced_client(
+    settings: Settings, exporter: InMemorySpanExporter
+) -> AsyncIterator[AsyncClient]:
+    app = create_app(settings, span_exporter=exporter)
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+    ):
+        yield http
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def one(spans: list[ReadableSpan], kind: SpanKind, **attributes: object) -> ReadableSpan:
+    found = [
+        span
+        for span in spans
+        if span.kind == kind and attributes.items() <= dict(span.attributes or {}).items()
+    ]
+    assert len(found) == 1, [(s.name, s.kind, s.attributes) for s in spans]
+    return found[0]
+
+
+async def test_access_line_carries_the_exported_trace_id(
+    capsys: pytest.CaptureFixture[str], traced_client: AsyncClient, exporter: InMemorySpanExporter
+) -> None:
+    configure_logging("INFO", "json")
+    capsys.readouterr()
+    response = await traced_client.get("/api/v2/items/42")
+    assert response.status_code == 404
+    assert (await traced_client.get("/livez")).status_code == 200  # probes are not traced
+    access = [line for line in json_lines(capsys.readouterr().out) if line["logger"] == "access"]
+    access = [line for line in access if line["http_route"] != "/livez"]
+    spans = list(exporter.get_finished_spans())
+    server = one(spans, SpanKind.SERVER, **{"http.route": "/api/v2/items/{item_id}"})
+    assert server.context is not None
+    assert len(access) == 1
+    assert access[0]["trace_id"] == format(server.context.trace_id, "032x")
+    assert access[0]["span_id"] == format(server.context.span_id, "016x")
+    assert server.attributes is not None
+    assert server.attributes["http.request.method"] == "GET"  # stable semantic conventions
+    assert server.attributes["http.response.status_code"] == 404
+    queries = [s for s in spans if s.name.startswith("SELECT")]  # SQLAlchemy's client spans
+    assert queries, [span.name for span in spans]
+    for query in queries:  # children of the request's span, in its trace
+        assert query.parent is not None
+        assert query.parent.trace_id == server.context.trace_id
+        assert query.parent.span_id == server.context.span_id
+    assert not [span for span in spans if span.name.endswith(("http send", "http receive"))]
+    assert not [span for span in spans if "/livez" in span.name]
+
+
+async def test_no_span_without_an_exporter(client: AsyncClient) -> None:
+    assert (await client.get("/livez")).status_code == 200
+    assert "traceparent" not in (await client.get("/livez")).headers
+
+
+def test_tracing_follows_the_otel_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not tracing_wanted({})
+    assert not tracing_wanted(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}
+    )
+    assert tracing_wanted({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"})
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    assert configure_tracing("svc") is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
+    tracing = configure_tracing("svc")
+    assert tracing is not None
+    assert tracing.provider.resource.attributes["service.name"] == "svc"
+    assert tracing.provider.resource.attributes["deployment.environment.name"] == "test"
+    tracing.provider.shutdown()  # nothing queued: no export, no connection error
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "renamed")
+    assert build_resource("svc").attributes["service.name"] == "renamed"
+
+
+def test_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "json")
+    structlog.get_logger("auth").info(
+        "login",
+        user="ada",
+        password="hunter2",  # noqa: S106 - the secret under test
+        headers={"Authorization": "Bearer abc", "Cookie": "session=1", "Accept": "json"},
+        attempts=[{"api_key": "k"}],
+    )
+    (line,) = json_lines(capsys.readouterr().out)
+    assert line["user"] == "ada"
+    assert line["password"] == REDACTED
+    assert line["headers"] == {"Authorization": REDACTED, "Cookie": REDACTED, "Accept": "json"}
+    assert line["attempts"] == [{"api_key": REDACTED}]
+    assert "hunter2" not in json.dumps(line)
+{%- if cookiecutter.messaging != "none" %}
+
+
+async def test_trace_context_travels_with_events() -> None:
+    """The publisher's trace goes out in the message headers and continues in the consumer."""
+    bus = EventBus(create_broker(Settings(_env_file=None)), Topology("t"))
+    seen: list[tuple[str, int]] = []
+
+    @bus.subscriber(ItemCreated.event_type, group="g")
+    async def handle(
+        _event: ItemCreated, message: Annotated[StreamMessage[Any], Context()]
+    ) -> None:
+        current = trace.get_current_span().get_span_context().trace_id
+        seen.append((str(message.headers.get("traceparent", "")), current))
+
+    tracer = TracerProvider().get_tracer("test")
+    async with TestBroker(bus.broker):
+        await bus.prepare()
+        with tracer.start_as_current_span("request") as span:
+            await bus.publish(ItemCreated(item_id=1, name="a", price_cents=5))
+    trace_id = span.get_span_context().trace_id
+    ((traceparent, current),) = seen
+    assert traceparent.split("-")[1] == format(trace_id, "032x")
+    assert current == trace_id
+{%- endif %}
