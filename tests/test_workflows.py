@@ -71,10 +71,36 @@ def render_ci(tmp: Path, ci: str, rollout: str) -> Path:
             os.environ["TEMPLATE_SKIP_LOCK"] = before
 
 
-@pytest.fixture(scope="module", params=COMBOS, ids=[f"ci={c},rollout={r}" for c, r in COMBOS])
+def combo_ids(combos: list[tuple[str, str]]) -> list[str]:
+    return [f"ci={c},rollout={r}" for c, r in combos]
+
+
+GITHUB = [combo for combo in COMBOS if combo[0] in {"github", "both"}]
+GITLAB = [combo for combo in COMBOS if combo[0] in {"gitlab", "both"}]
+
+
+@pytest.fixture(scope="module", params=COMBOS, ids=combo_ids(COMBOS))
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ci, rollout = request.param
     return render_ci(tmp_path_factory.mktemp(f"ci-{ci}"), ci, rollout)
+
+
+@pytest.fixture(scope="module", params=GITHUB, ids=combo_ids(GITHUB))
+def github_project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Projects whose answer includes GitHub Actions (ci=github or both)."""
+    ci, rollout = request.param
+    return render_ci(tmp_path_factory.mktemp(f"gh-{ci}"), ci, rollout)
+
+
+@pytest.fixture(scope="module", params=GITLAB, ids=combo_ids(GITLAB))
+def gitlab_project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Projects whose answer includes GitLab CI (ci=gitlab or both)."""
+    ci, rollout = request.param
+    return render_ci(tmp_path_factory.mktemp(f"gl-{ci}"), ci, rollout)
 
 
 def answers(project: Path) -> dict[str, str]:
@@ -145,29 +171,29 @@ def test_files_of_the_chosen_ci_only(project: Path) -> None:
 # --------------------------------------------------------------------------- tools, for real
 
 
-def test_zizmor_offline_finds_nothing(project: Path, tool: Any, figure: Figure) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
+def test_zizmor_offline_finds_nothing(github_project: Path, tool: Any, figure: Figure) -> None:
     zizmor = tool("workflows") / "zizmor"
     require(zizmor.exists(), "zizmor could not be installed")
-    proc = run([str(zizmor), "--offline", "--format", "json", ".github"], cwd=project)
+    proc = run([str(zizmor), "--offline", "--format", "json", ".github"], cwd=github_project)
     findings = json.loads(proc.stdout)
     assert findings == [], json.dumps(findings, indent=2)[:4000]
     # The pedantic persona is reported, not gated: it also wants service images by digest.
     pedantic_args = ["--persona", "pedantic", "--format", "json", "--no-exit-codes", ".github"]
-    pedantic = run([str(zizmor), "--offline", *pedantic_args], cwd=project)
+    pedantic = run([str(zizmor), "--offline", *pedantic_args], cwd=github_project)
     idents = sorted({f["ident"] for f in json.loads(pedantic.stdout)})
     figure(f"zizmor --offline: 0 findings (regular); pedantic: {idents or 'none'}")
 
 
-def test_actionlint_with_shellcheck(project: Path, tool: Any) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
+def test_actionlint_with_shellcheck(github_project: Path, tool: Any) -> None:
     bin_dir = tool("workflows")
     require((bin_dir / "actionlint").exists(), "actionlint could not be installed")
     require((bin_dir / "shellcheck").exists(), "shellcheck could not be installed")
     files = [f".github/workflows/{name}" for name in WORKFLOWS]
-    run([str(bin_dir / "actionlint"), "-color=false", *files], cwd=project, env=tools_env(bin_dir))
+    run(
+        [str(bin_dir / "actionlint"), "-color=false", *files],
+        cwd=github_project,
+        env=tools_env(bin_dir),
+    )
 
 
 def test_json_schemas(project: Path, tool: Any) -> None:
@@ -225,11 +251,9 @@ def uses_lines(project: Path) -> Iterator[tuple[str, str, str]]:
                 yield path.name, match["ref"], match["rest"]
 
 
-def test_every_action_is_pinned_by_commit_sha(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
+def test_every_action_is_pinned_by_commit_sha(github_project: Path) -> None:
     seen: set[str] = set()
-    for name, ref, rest in uses_lines(project):
+    for name, ref, rest in uses_lines(github_project):
         if ref.startswith("./"):
             continue  # this repository's own reusable workflow, at the caller's commit
         action, _, sha = ref.partition("@")
@@ -250,17 +274,15 @@ def jobs_of(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield name, job_id, job
 
 
-def test_least_privilege_timeouts_and_concurrency(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    for name, workflow in workflows(project).items():
+def test_least_privilege_timeouts_and_concurrency(github_project: Path) -> None:
+    for name, workflow in workflows(github_project).items():
         assert workflow["permissions"] == {}, f"{name}: top-level permissions must be {{}}"
         assert "concurrency" in workflow, f"{name}: no concurrency group"
         # YAML 1.1 reads the key `on` as true.
         triggers = next(value for key, value in workflow.items() if key in ("on", True))
         assert "pull_request_target" not in triggers, name
         assert "workflow_run" not in triggers, name
-    for name, job_id, job in jobs_of(project):
+    for name, job_id, job in jobs_of(github_project):
         where = f"{name}:{job_id}"
         assert "permissions" in job, f"{where}: no job-level permissions"
         assert "write-all" not in str(job["permissions"]), where
@@ -273,29 +295,23 @@ def test_least_privilege_timeouts_and_concurrency(project: Path) -> None:
                 assert step["with"]["persist-credentials"] is False, f"{where}: checkout"
 
 
-def test_untrusted_input_reaches_scripts_only_through_env(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    for name, job_id, job in jobs_of(project):
+def test_untrusted_input_reaches_scripts_only_through_env(github_project: Path) -> None:
+    for name, job_id, job in jobs_of(github_project):
         for step in job.get("steps", []):
             for expression in EXPRESSION.findall(str(step.get("run", ""))):
                 pytest.fail(f"{name}:{job_id}: `${{{{{expression}}}}}` inside run:")
 
 
-def test_secrets_are_only_the_job_token(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    for path in (project / ".github/workflows").glob("*.yml"):
+def test_secrets_are_only_the_job_token(github_project: Path) -> None:
+    for path in (github_project / ".github/workflows").glob("*.yml"):
         text = path.read_text()
         assert set(re.findall(r"secrets\.(\w+)", text)) <= {"GITHUB_TOKEN"}, path.name
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id"):
             assert key not in text, f"{path.name}: long-lived cloud key {key}"
 
 
-def test_ci_matrix_services_and_gates(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    ci = workflows(project)["ci.yml"]
+def test_ci_matrix_services_and_gates(github_project: Path) -> None:
+    ci = workflows(github_project)["ci.yml"]
     test = ci["jobs"]["test"]
     assert test["strategy"]["matrix"]["python"] == ["3.12", "3.13"]
     assert test["services"]["postgres"]["image"].startswith("postgres:")
@@ -309,10 +325,8 @@ def test_ci_matrix_services_and_gates(project: Path) -> None:
     assert "scripts/openapi.py breaking" in runs
 
 
-def test_security_release_and_deploy_jobs(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    flows = workflows(project)
+def test_security_release_and_deploy_jobs(github_project: Path) -> None:
+    flows = workflows(github_project)
     security = flows["security.yml"]["jobs"]
     assert {"bandit", "codeql", "pip-audit", "hadolint", "checkov", "zizmor", "dast", "zap"} <= set(
         security
@@ -324,7 +338,7 @@ def test_security_release_and_deploy_jobs(project: Path) -> None:
         "id-token": "write",
         "attestations": "write",
     }
-    release_text = (project / ".github/workflows/release.yml").read_text()
+    release_text = (github_project / ".github/workflows/release.yml").read_text()
     for needle in ("cosign sign --yes", "cosign attest", "make sbom", "gh release upload"):
         assert needle in release_text, needle
     assert release["deploy"]["uses"] == "./.github/workflows/deploy.yml"
@@ -341,7 +355,7 @@ def test_security_release_and_deploy_jobs(project: Path) -> None:
         assert any("scripts/deploy.sh" in s for s in steps)
     id_token_jobs = {
         f"{name}:{job_id}"
-        for name, job_id, job in jobs_of(project)
+        for name, job_id, job in jobs_of(github_project)
         if job["permissions"].get("id-token") == "write"
     }
     assert id_token_jobs == {
@@ -352,41 +366,35 @@ def test_security_release_and_deploy_jobs(project: Path) -> None:
     }
 
 
-def test_dependabot_covers_every_ecosystem_grouped(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    config = yaml.safe_load((project / ".github/dependabot.yml").read_text())
+def test_dependabot_covers_every_ecosystem_grouped(github_project: Path) -> None:
+    config = yaml.safe_load((github_project / ".github/dependabot.yml").read_text())
     updates = {u["package-ecosystem"]: u for u in config["updates"]}
     assert set(updates) == {"uv", "github-actions", "docker", "helm"}
     for ecosystem, update in updates.items():
         assert update["groups"], ecosystem
         assert update["cooldown"]["default-days"] >= 1, ecosystem
-        assert (project / update["directory"].lstrip("/")).is_dir(), ecosystem
+        assert (github_project / update["directory"].lstrip("/")).is_dir(), ecosystem
 
 
-def test_release_please_bumps_every_version(project: Path) -> None:
-    if not has_github(project):
-        pytest.skip("no GitHub workflows for ci=gitlab")
-    config = json.loads((project / "release-please-config.json").read_text())
+def test_release_please_bumps_every_version(github_project: Path) -> None:
+    config = json.loads((github_project / "release-please-config.json").read_text())
     package = config["packages"]["."]
     paths = {extra["path"] for extra in package["extra-files"]}
     chart = "deploy/helm/orders-service/Chart.yaml"
     assert {"uv.lock", chart, "openapi.json", "src/orders_service/app.py"} <= paths
     jsonpaths = {e["jsonpath"] for e in package["extra-files"] if e["path"] == chart}
     assert jsonpaths == {"$.version", "$.appVersion"}
-    assert "x-release-please-version" in (project / "src/orders_service/app.py").read_text()
-    manifest = json.loads((project / ".release-please-manifest.json").read_text())
-    pyproject = (project / "pyproject.toml").read_text()
+    assert "x-release-please-version" in (github_project / "src/orders_service/app.py").read_text()
+    manifest = json.loads((github_project / ".release-please-manifest.json").read_text())
+    pyproject = (github_project / "pyproject.toml").read_text()
     assert f'version = "{manifest["."]}"' in pyproject
 
 
 # --------------------------------------------------------------------------- GitLab
 
 
-def test_gitlab_pipeline_stages_oidc_and_security(project: Path) -> None:
-    if not has_gitlab(project):
-        pytest.skip("no .gitlab-ci.yml for ci=github")
-    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+def test_gitlab_pipeline_stages_oidc_and_security(gitlab_project: Path) -> None:
+    pipeline = yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())
     assert pipeline["stages"] == ["lint", "test", "build", "security", "release", "deploy"]
     assert pipeline["test"]["parallel"]["matrix"] == [{"PYTHON": ["3.12", "3.13"]}]
     for job in ("bandit", "pip-audit", "hadolint", "checkov", "dast", "zap-staging", "sbom"):
@@ -396,7 +404,7 @@ def test_gitlab_pipeline_stages_oidc_and_security(project: Path) -> None:
     assert pipeline["sign"]["id_tokens"]["SIGSTORE_ID_TOKEN"]["aud"] == "sigstore"
     assert pipeline["deploy-production"]["needs"][-1] == "deploy-staging"
     assert pipeline["deploy-production"]["rules"][0]["when"] == "manual"
-    text = (project / ".gitlab-ci.yml").read_text()
+    text = (gitlab_project / ".gitlab-ci.yml").read_text()
     assert "AWS_ACCESS_KEY_ID" not in text
     templates = {item["template"] for item in pipeline["include"]}
     assert {"Jobs/SAST.gitlab-ci.yml", "Jobs/Secret-Detection.gitlab-ci.yml"} <= templates
