@@ -6,9 +6,6 @@ Gates run through the generated Makefile, so the commands a developer types are 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +23,7 @@ from tests.services import (
     redis_url,
     scratch_database,
 )
+from tests.support.server import serve
 
 pytestmark = pytest.mark.deep
 
@@ -139,39 +137,18 @@ def test_migrations_on_postgres(project: Project) -> None:
         project.alembic_round_trip(url)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serves_v1_v2_and_probes_as_a_real_process(
     project: Project, tmp_path: Path, figure: Figure
 ) -> None:
     """What `make run` starts: migrate, then `python -m <package>` on a real port."""
-    port = free_port()
     env = {
-        **os.environ,
         **project.env,
-        "PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
         "REDIS_URL": "redis://127.0.0.1:1/0",  # a cache outage must not matter
     }
-    uv = project.env["UV"]
-    run([uv, "run", "--frozen", "alembic", "upgrade", "head"], cwd=project.root, env=env)
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [str(project.root / ".venv/bin/python"), "-m", "orders_service"],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            ready_after = wait_ready(client, server, started)
-            figure(f"ready after {ready_after:.2f} s")
+    with serve(project.root, env, tmp_path) as server:
+        figure(f"ready after {server.ready_after:.2f} s")
+        with httpx.Client(base_url=server.url, timeout=5) as client:
             created = client.post("/api/v1/items", json={"name": "cup", "price": "2.50"})
             assert created.status_code == 201, created.text
             v1 = client.get(f"/api/v1/items/{created.json()['id']}")
@@ -184,23 +161,5 @@ def test_serves_v1_v2_and_probes_as_a_real_process(
             missing = client.get("/api/v2/items/999")
             assert missing.status_code == 404
             assert missing.headers["content-type"] == "application/problem+json"
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=15) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-        output = server.communicate()[0]
-    assert "Traceback" not in output, output[-3000:]
-
-
-def wait_ready(client: httpx.Client, server: subprocess.Popen[str], started: float) -> float:
-    """Poll /readyz until 200; fail with the server's output if it dies or takes > 30 s."""
-    while time.perf_counter() - started < 30:
-        if server.poll() is not None:
-            pytest.fail(f"server exited {server.returncode}:\n{server.communicate()[0][-3000:]}")
-        try:
-            if client.get("/readyz").status_code == 200:
-                return time.perf_counter() - started
-        except httpx.TransportError:
-            time.sleep(0.05)
-    pytest.fail("server was not ready within 30 s")
+        assert server.stop() == 0, "SIGTERM must end the server with exit 0"
+    assert "Traceback" not in server.log_text(), server.log_text()[-3000:]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import time
 import tomllib
@@ -19,11 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from packaging.markers import Marker
 
 from tests.conftest import TEMPLATE, Figure, find_python, require, run, uv_bin
+from tests.support.server import serve
 
 pytestmark = pytest.mark.xdist_group("cicd")
 
@@ -176,65 +174,19 @@ def test_cyclonedx_sbom_of_the_runtime_environment(
 # --------------------------------------------------------------------------- DAST
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(project: Project, tmp_path: Path) -> Iterator[str]:
-    """`python -m orders_service` on a free 127.0.0.1 port, SQLite, migrated; always killed."""
-    port = free_port()
+    """`python -m orders_service` on a free 127.0.0.1 port, SQLite, migrated; always stopped."""
     env = {
-        **os.environ,
         **project.env,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'dast.db'}",
         "REDIS_URL": "redis://127.0.0.1:1/0",  # no cache: degraded, still correct
         "BROKER_URL": "amqp://guest:guest@127.0.0.1:1/",
         "LOG_LEVEL": "WARNING",
     }
-    run([project.env["UV"], "run", "--frozen", "alembic", "upgrade", "head"], project.root, env)
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(project.root / ".venv/bin/python"), "-m", "orders_service"],
-        cwd=project.root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited {process.returncode}: {log_tail(tmp_path)}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready in 30 s: {log_tail(tmp_path)}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        log.close()
-    assert "Traceback" not in (tmp_path / "server.log").read_text(), log_tail(tmp_path)
-
-
-def log_tail(tmp_path: Path) -> str:
-    return (tmp_path / "server.log").read_text()[-3000:]
+    with serve(project.root, env, tmp_path) as running:
+        yield running.url
+    assert "Traceback" not in running.log_text(), running.log_text()[-3000:]
 
 
 def test_schemathesis_finds_no_server_error_or_schema_violation(

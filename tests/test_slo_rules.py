@@ -13,8 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,7 @@ import pytest
 import yaml
 
 from tests.conftest import Figure, Render, find_python, require, run, uv_bin
+from tests.support.server import serve
 
 pytestmark = pytest.mark.xdist_group("slo")
 LIVE = {"messaging": "none", "cache": "none"}  # no broker or cache: only the app's own series
@@ -168,53 +167,15 @@ def test_generated_files_are_current_for_other_answers(render: Render) -> None:
     assert "stale: deploy/observability/rules.yaml" in proc.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def serve(project: Path, tmp_path: Path, name: str, **env: str) -> Iterator[httpx.Client]:
-    """`python -m <package>` on a free port, ready within 30 s, always stopped afterwards."""
-    port = free_port()
-    database = tmp_path / f"{name}.db"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    full_env |= {
-        "VIRTUAL_ENV": "",
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        **env,
-    }
-    python = str(project / ".venv/bin/python")
-    run([python, "-m", "alembic", "upgrade", "head"], cwd=project, env=full_env, timeout=120)
-    log = (tmp_path / f"{name}.log").open("w")  # a file, not a pipe: access lines never block
-    server = subprocess.Popen(
-        [python, "-m", PACKAGE], cwd=project, env=full_env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                if server.poll() is not None:
-                    pytest.fail(f"{name} exited {server.returncode}:\n{log_text(tmp_path, name)}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{name} not ready in 30 s:\n{log_text(tmp_path, name)}")
-                time.sleep(0.05)
-            yield client
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+def serve_app(project: Path, tmp_path: Path, name: str, **env: str) -> Iterator[httpx.Client]:
+    """The generated app on SQLite, as a real process; a client bound to it."""
+    env = {"VIRTUAL_ENV": "", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}.db", **env}
+    with (
+        serve(project, env, tmp_path, module=PACKAGE, name=name) as server,
+        httpx.Client(base_url=server.url, timeout=5) as client,
+    ):
+        yield client
 
 
 def log_text(tmp_path: Path, name: str) -> str:
@@ -244,7 +205,7 @@ def references(expr: str) -> tuple[dict[str, set[str]], set[str]]:
 def test_rules_and_dashboard_use_only_series_the_app_exposes(
     project: Path, tmp_path: Path, figure: Figure
 ) -> None:
-    with serve(project, tmp_path, "series") as client:
+    with serve_app(project, tmp_path, "series") as client:
         created = client.post("/api/v2/items", json={"name": "cup", "price_cents": 250})
         assert created.status_code == 201, created.text
         assert client.get(f"/api/v2/items/{created.json()['id']}").status_code == 200
@@ -327,9 +288,9 @@ def test_overhead_of_full_instrumentation(project: Path, tmp_path: Path, figure:
     endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
     try:
         with (
-            serve(project, tmp_path, "on", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+            serve_app(project, tmp_path, "on", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
                   OTEL_BSP_SCHEDULE_DELAY="200", LOG_LEVEL="INFO") as on,
-            serve(project, tmp_path, "off", LOG_LEVEL="WARNING") as off,
+            serve_app(project, tmp_path, "off", LOG_LEVEL="WARNING") as off,
         ):  # fmt: skip
             for client in (on, off):
                 client.post("/api/v2/items", json={"name": "cup", "price_cents": 250})
