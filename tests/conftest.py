@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,32 +86,55 @@ def run(
     return proc
 
 
+def project_env(version: str) -> dict[str, str]:
+    """Environment for a generated project: uv and the wanted Python first, no outer venv."""
+    python = find_python(version)
+    require(python, f"Python {version} is not installed")
+    assert python is not None
+    uv = uv_bin()
+    path = os.pathsep.join([str(Path(uv).parent), str(Path(python).parent), os.environ["PATH"]])
+    return {"PATH": path, "UV": uv, "UV_PYTHON": python, "VIRTUAL_ENV": ""}
+
+
+def generate(
+    answers: Mapping[str, object], output_dir: Path, *, lock_with: Mapping[str, str] | None = None
+) -> Path:
+    """Render the template as a user would.
+
+    With `lock_with` (an environment whose PATH holds uv) the post-gen hook runs its `uv lock`
+    step; without it the step is skipped, which keeps the many shallow renders fast.
+    """
+    env = (
+        {"TEMPLATE_SKIP_LOCK": "1"}
+        if lock_with is None
+        else {**lock_with, "TEMPLATE_SKIP_LOCK": "0"}
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        root = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                extra_context={key: str(value) for key, value in answers.items()},
+                output_dir=str(output_dir),
+            )
+        )
+    if lock_with is not None:
+        assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
+    return root
+
+
 Render = Callable[..., Path]
 
 
 @pytest.fixture
 def render(tmp_path: Path) -> Render:
-    """Render the template with the given answers; the lock step runs only with lock=True."""
-
+    """Render the template with the given answers (no lock step), each into its own folder."""
     renders = iter(range(1_000))
 
-    def _render(*, lock: bool = False, **answers: Any) -> Path:
-        out = tmp_path / f"render-{next(renders)}"
-        env_before = os.environ.get("TEMPLATE_SKIP_LOCK")
-        os.environ["TEMPLATE_SKIP_LOCK"] = "0" if lock else "1"
-        try:
-            project = cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                extra_context={k: str(v) for k, v in answers.items()},
-                output_dir=str(out),
-            )
-        finally:
-            if env_before is None:
-                os.environ.pop("TEMPLATE_SKIP_LOCK", None)
-            else:
-                os.environ["TEMPLATE_SKIP_LOCK"] = env_before
-        return Path(project)
+    def _render(**answers: Any) -> Path:
+        return generate(answers, tmp_path / f"render-{next(renders)}")
 
     return _render
 

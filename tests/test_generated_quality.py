@@ -5,7 +5,6 @@ Gates run through the generated Makefile, so the commands a developer types are 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Figure, find_python, require, run, uv_bin
+from tests.conftest import Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
 from tests.services import (
     BROKER_URLS,
@@ -47,13 +46,6 @@ class Project:
             run([self.env["UV"], "run", "--frozen", "alembic", *step], cwd=self.root, env=env)
 
 
-def project_env(python: str) -> dict[str, str]:
-    """PATH with uv and the wanted interpreter first; no inherited virtualenv."""
-    uv = uv_bin()
-    path = os.pathsep.join([str(Path(uv).parent), str(Path(python).parent), os.environ["PATH"]])
-    return {"PATH": path, "UV": uv, "UV_PYTHON": python, "VIRTUAL_ENV": ""}
-
-
 DEEP_PARAMS = [
     pytest.param(answers, id=combo_id(answers), marks=pytest.mark.xdist_group(f"deep{i}"))
     for i, answers in enumerate(DEEP)
@@ -63,32 +55,10 @@ DEEP_PARAMS = [
 @pytest.fixture(scope="module", params=DEEP_PARAMS)
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Project:
     answers: dict[str, str] = request.param
-    version = {**DEFAULTS, **answers}["python_version"]
-    python = find_python(version)
-    require(python, f"Python {version} is not installed")
-    assert python is not None
-    env = project_env(python)
-    out = tmp_path_factory.mktemp("deep")
-
-    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
-
+    env = project_env({**DEFAULTS, **answers}["python_version"])
     start = time.perf_counter()
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = env["PATH"]  # the post-gen hook runs `uv lock` from PATH
-    os.environ["TEMPLATE_SKIP_LOCK"] = "0"
-    try:
-        root = Path(
-            cookiecutter(
-                str(Path(__file__).resolve().parent.parent),
-                no_input=True,
-                extra_context=answers,
-                output_dir=str(out),
-            )
-        )
-    finally:
-        os.environ["PATH"] = saved_path
+    root = generate(answers, tmp_path_factory.mktemp("deep"), lock_with=env)
     generated = time.perf_counter() - start
-    assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
     installed = Project(root, answers, env).make("install")
     note = f"generate+lock {generated:.1f} s, install {installed:.1f} s"
     return Project(root, answers, env, note)

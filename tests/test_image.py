@@ -31,9 +31,17 @@ from typing import Any
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
 
-from tests.conftest import CACHE, TEMPLATE, Figure, Render, find_python, require, run
+from tests.conftest import (
+    CACHE,
+    TEMPLATE,
+    Figure,
+    Render,
+    find_python,
+    generate,
+    require,
+    run,
+)
 from tests.support.base_image import BUILDAH, ensure_base_image, ensure_uv_image, image_size
 
 pytestmark = [pytest.mark.xdist_group("image")]
@@ -153,16 +161,9 @@ def project(
     tool_bin = tool("image")
     python = find_python("3.13")
     require(python, "python3.13 is not installed")
-    out = tmp_path_factory.mktemp(f"image-{name}")
-    with pytest.MonkeyPatch.context() as mp:
-        # The hook runs `uv lock`: give it the pinned uv (pyenv shims can hide uv from it).
-        mp.setenv("PATH", f"{tool_bin}{os.pathsep}{os.environ.get('PATH', '')}")
-        mp.setenv("UV_PYTHON", str(python))
-        mp.setenv("TEMPLATE_SKIP_LOCK", "0")
-        path = Path(
-            cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(out))
-        )
-    assert (path / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
+    # The hook's `uv lock` uses the uv pinned for the image (the Dockerfile's version).
+    lock_env = {"PATH": f"{tool_bin}{os.pathsep}{os.environ['PATH']}", "UV_PYTHON": str(python)}
+    path = generate(answers, tmp_path_factory.mktemp(f"image-{name}"), lock_with=lock_env)
     package = path.name.replace("-", "_")
     return Project(name, answers, path, package, tool_bin)
 

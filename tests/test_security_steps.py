@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 
-from tests.conftest import TEMPLATE, Figure, find_python, require, run, uv_bin
+from tests.conftest import (
+    Figure,
+    generate,
+    project_env,
+    require,
+    run,
+)
 from tests.support.server import serve
 
 pytestmark = pytest.mark.xdist_group("cicd")
@@ -54,34 +60,8 @@ class Project:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The default answers with ci=both, locked and installed."""
-    python = find_python("3.13")
-    require(python, "Python 3.13 is not installed")
-    assert python is not None
-    uv = uv_bin()
-    path = os.pathsep.join([str(Path(uv).parent), str(Path(python).parent), os.environ["PATH"]])
-    env = {"PATH": path, "UV_PYTHON": python, "VIRTUAL_ENV": "", "UV": uv}
-
-    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
-
-    saved = {key: os.environ.get(key) for key in ("PATH", "TEMPLATE_SKIP_LOCK")}
-    os.environ["PATH"] = path  # the post-gen hook runs `uv lock` from PATH
-    os.environ["TEMPLATE_SKIP_LOCK"] = "0"
-    try:
-        root = Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                extra_context={"ci": "both"},
-                output_dir=str(tmp_path_factory.mktemp("security")),
-            )
-        )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
+    env = project_env("3.13")
+    root = generate({"ci": "both"}, tmp_path_factory.mktemp("security"), lock_with=env)
     project = Project(root, env)
     project.make("install")
     return project

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
 import shutil
 import statistics
@@ -28,7 +27,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import Figure, Render, find_python, require, run, uv_bin
+from tests.conftest import Figure, Render, generate, project_env, require, run
 from tests.support.server import serve
 
 pytestmark = pytest.mark.xdist_group("slo")
@@ -48,27 +47,9 @@ EXPOSITION = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+", re.MU
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A locked, installed project (no broker, no cache) to run for real."""
-    python = find_python("3.13") or find_python("3.12")
-    require(python, "Python 3.12+ is not installed")
-    assert python is not None
-    uv = uv_bin()
-    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
-
-    os.environ["TEMPLATE_SKIP_LOCK"] = "1"
-    try:
-        root = Path(
-            cookiecutter(
-                str(Path(__file__).resolve().parent.parent),
-                no_input=True,
-                extra_context=LIVE,
-                output_dir=str(tmp_path_factory.mktemp("slo")),
-            )
-        )
-    finally:
-        os.environ.pop("TEMPLATE_SKIP_LOCK", None)
-    env = {"UV_PYTHON": python, "VIRTUAL_ENV": ""}
-    run([uv, "lock", "--quiet"], cwd=root, env=env)
-    run([uv, "sync", "--frozen", "--quiet"], cwd=root, env=env)
+    env = project_env("3.13")
+    root = generate(LIVE, tmp_path_factory.mktemp("slo"), lock_with=env)
+    run([env["UV"], "sync", "--frozen", "--quiet"], cwd=root, env=env)
     return root
 
 

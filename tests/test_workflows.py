@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, Figure, require, run
+from tests.conftest import Figure, generate, require, run
 
 pytestmark = pytest.mark.xdist_group("cicd")
 
@@ -51,24 +51,7 @@ EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 
 
 def render_ci(tmp: Path, ci: str, rollout: str) -> Path:
-    from cookiecutter.main import cookiecutter  # noqa: PLC0415 - keeps collection fast
-
-    before = os.environ.get("TEMPLATE_SKIP_LOCK")
-    os.environ["TEMPLATE_SKIP_LOCK"] = "1"
-    try:
-        return Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                extra_context={"ci": ci, "rollout": rollout},
-                output_dir=str(tmp),
-            )
-        )
-    finally:
-        if before is None:
-            os.environ.pop("TEMPLATE_SKIP_LOCK", None)
-        else:
-            os.environ["TEMPLATE_SKIP_LOCK"] = before
+    return generate({"ci": ci, "rollout": rollout}, tmp)
 
 
 def combo_ids(combos: list[tuple[str, str]]) -> list[str]:
