@@ -417,12 +417,18 @@ def check_traffic(rendered: Rendered, app: App) -> None:
     assert route["rules"][0]["backendRefs"] == [
         {"name": service["metadata"]["name"], "port": service["spec"]["ports"][0]["port"]}
     ]
-    rules = rendered.one("PrometheusRule")["spec"]["groups"][0]["rules"]
+    # The PrometheusRule ships the promtool-proven SLO rules unchanged, plus a target-down alert.
+    groups = rendered.one("PrometheusRule")["spec"]["groups"]
+    slo = yaml.safe_load((rendered.project / "deploy/observability/rules.yaml").read_text())
+    assert groups[: len(slo["groups"])] == slo["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
     exprs = " ".join(r["expr"] for r in rules)
     assert f"{app.histogram}_count" in exprs
     assert f"{app.histogram}_bucket" in exprs
-    (latency,) = [r for r in rules if r.get("alert", "").endswith("HighLatency")]
-    assert float(latency["expr"].rsplit(">", 1)[1]) in app.latency_buckets
+    thresholds = {float(le) for le in re.findall(r'le="([0-9.]+)"', exprs)}
+    assert thresholds, "the latency SLO must select a histogram bucket"
+    assert thresholds <= set(app.latency_buckets)
+    assert any(r.get("alert", "").endswith("Down") for r in rules)
 
 
 def check_migrations(rendered: Rendered) -> None:

@@ -501,8 +501,11 @@ def dashboard(spec: Spec) -> dict[str, Any]:
 def outputs(spec: Spec) -> dict[Path, str]:
     """Every generated file and its content."""
     folder = ROOT / "deploy/observability"
+    rule_text = to_yaml(rules(spec))
     files = {
-        folder / "rules.yaml": to_yaml(rules(spec)),
+        folder / "rules.yaml": rule_text,
+        # The chart's PrometheusRule ships the same rules (a chart cannot read outside its folder).
+        ROOT / "deploy/helm" / spec.service / "files/slo-rules.yaml": rule_text,
         folder / "dashboard.json": json.dumps(dashboard(spec), indent=2) + "\n",
     }
     for long, tests in rule_tests(spec).items():
