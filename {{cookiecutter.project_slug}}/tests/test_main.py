@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -43,3 +44,13 @@ def test_sigterm_outside_uvicorn_exits_cleanly(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SystemExit) as exit_info:
         entrypoint.exit_cleanly(signal.SIGTERM, None)
     assert exit_info.value.code == 0
+
+
+def test_uvicorn_writes_no_access_line_of_its_own() -> None:
+    """uvicorn logs access lines when `uvicorn.access` has handlers: the middleware writes them,
+    so a second line per request through the stdlib path (half the throughput) must not exist."""
+    from {{ cookiecutter.package_name }}.observability.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging("INFO", "json")
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+    assert entrypoint.server_options(get_settings())["access_log"] is False

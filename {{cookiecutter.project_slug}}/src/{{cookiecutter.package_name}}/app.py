@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import router as health_router
+from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
 from {{ cookiecutter.package_name }}.api.versions import build_v1, build_v2
 from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
@@ -32,12 +33,16 @@ def create_app(
         description={{ cookiecutter.description | tojson }},
         version="0.1.0",  # x-release-please-version
         lifespan=with_tracing(lifespan_for(settings), tracing),
+        # Traces come from the OTel contrib instrumentation and metrics from Prometheus; FastAPI's
+        # native telemetry would check providers and walk the middleware stack on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.include_router(health_router)
     app.include_router(build_v1())
     app.include_router(build_v2())
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 {%- endif %}
 
     cors_origins: list[str] = Field(default_factory=list)
+    # Larger request bodies get 413 problem+json (api/limits.py); 1 MiB by default.
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
     api_v1_deprecated_on: date = date(2026, 1, 1)
     api_v1_sunset_on: date = date(2027, 1, 1)
 

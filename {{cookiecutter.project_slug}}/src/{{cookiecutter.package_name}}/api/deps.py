@@ -17,15 +17,19 @@ from {{ cookiecutter.package_name }}.lifespan import Resources
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
-def get_resources(request: Request) -> Resources:
-    """The process-wide resources the lifespan created."""
+async def get_resources(request: Request) -> Resources:
+    """The process-wide resources the lifespan created.
+
+    Dependencies are `async def` even without an await: FastAPI runs plain `def` ones in a
+    thread pool, a thread hand-off per dependency per request.
+    """
     return cast("Resources", request.state.resources)
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_settings(resources: ResourcesDep) -> Settings:
+async def get_settings(resources: ResourcesDep) -> Settings:
     """Settings of this app instance (tests pass their own)."""
     return resources.settings
 
@@ -49,7 +53,8 @@ async def get_session(request: Request, resources: ResourcesDep) -> AsyncIterato
     async with session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction():  # a cache hit never touched it: nothing to commit
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
@@ -60,7 +65,7 @@ async def get_session(request: Request, resources: ResourcesDep) -> AsyncIterato
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_item_service(session: SessionDep, resources: ResourcesDep) -> ItemService:
+async def get_item_service(session: SessionDep, resources: ResourcesDep) -> ItemService:
     """Item use cases bound to this request's transaction."""
 {%- if cookiecutter.messaging != "none" %}
     return ItemService(ItemRepository(session), resources.cache, Outbox(session))

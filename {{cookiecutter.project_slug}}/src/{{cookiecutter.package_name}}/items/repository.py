@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from {{ cookiecutter.package_name }}.errors import ConflictError
 from {{ cookiecutter.package_name }}.items.models import Item
 
+MIN_ID, MAX_ID = 1, 2**63 - 1  # the id column is a BIGINT
+
 
 class ItemRepository:
     """Data access bound to one session (one unit of work)."""
@@ -19,7 +21,12 @@ class ItemRepository:
         self._session = session
 
     async def get(self, item_id: int) -> Item | None:
-        """Load one item by primary key."""
+        """Load one item by primary key; None for an id no BIGINT can hold.
+
+        Found by fuzzing: the driver fails on such an id instead of answering "not found".
+        """
+        if not MIN_ID <= item_id <= MAX_ID:
+            return None
         return await self._session.get(Item, item_id)
 
     async def add(self, item: Item) -> Item:

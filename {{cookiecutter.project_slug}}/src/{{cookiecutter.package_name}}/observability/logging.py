@@ -1,8 +1,9 @@
 """structlog for every log line (ours, stdlib's and uvicorn's): JSON in prod, console locally.
 
-One sink (the root handler) keeps lines from both worlds in order; structlog's own loggers are
-filtered by level before any processor runs and cached on first use, and JSON is encoded by
-orjson.
+One stream keeps lines from both worlds in order. structlog's own loggers (the access line of
+every request among them) take the fast path: filtered by level before any processor runs,
+cached on first use, rendered by orjson and written straight to the stream, never through a
+stdlib LogRecord; stdlib and uvicorn records go through the root handler and the same processors.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from functools import lru_cache
+from typing import Any, ClassVar, TextIO
 
 import orjson
 import structlog
@@ -26,11 +28,21 @@ SECRET_FIELD = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    """Field names repeat on every line: match each name once."""
+    return SECRET_FIELD.search(key) is not None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _redact(value: Any) -> Any:  # noqa: ANN401 - log values are arbitrary by nature
+    if isinstance(value, _SCALARS):  # most values: skip the slower abstract checks below
+        return value
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if SECRET_FIELD.search(str(key)) else _redact(item)
-            for key, item in value.items()
+            key: REDACTED if _is_secret(str(key)) else _redact(item) for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return [_redact(item) for item in value]
@@ -56,6 +68,32 @@ def _dumps(value: Any, **_kwargs: Any) -> str:  # noqa: ANN401 - structlog's ser
     return orjson.dumps(value, default=str).decode()
 
 
+class LineLogger:
+    """structlog's output end: one rendered line to the current stream (see `configure_logging`).
+
+    The stream is looked up per line, not kept, so loggers cached before a reconfiguration
+    (module-level ones are cached on first use) follow the new stream.
+    """
+
+    stream: ClassVar[TextIO] = sys.stdout
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def msg(self, line: str) -> None:
+        """Write and flush, like the stdlib handler, so no line waits in a buffer."""
+        stream = LineLogger.stream
+        stream.write(line + "\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _line_logger(*args: Any) -> LineLogger:  # noqa: ANN401 - structlog passes get_logger's args
+    return LineLogger(str(args[0]) if args else "")
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """Idempotent: safe to call from each app factory invocation."""
     shared: list[Processor] = [
@@ -72,9 +110,10 @@ def configure_logging(level: str, log_format: str) -> None:
         if log_format == "console" and sys.stdout.isatty()
         else structlog.processors.JSONRenderer(serializer=_dumps)
     )
+    LineLogger.stream = sys.stdout
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*shared, renderer],
+        logger_factory=_line_logger,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         cache_logger_on_first_use=True,
     )
@@ -88,6 +127,11 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # The access line is the middleware's (with route, duration, request id). uvicorn logs its
+    # own only when this logger has handlers, through the slow stdlib path: it must have none.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False

@@ -1,0 +1,117 @@
+"""How fast the template and the service it generates are, measured side by side.
+
+The service's own `make bench` (scripts/bench.py) runs a short version here: C (raw ASGI),
+P (bare FastAPI, same routes) and O (the service, every instrument on: OTLP traces to a local
+sink, Prometheus metrics, JSON access logs at INFO to a file) under the same uvicorn settings,
+server and wrk pinned to separate cores, interleaved rounds, medians. The machine is shared
+and has two cores, so ratios (measured in one run) are what is asserted, never absolute rates.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Figure, generate, project_env, require, run
+from tests.services import postgres_available, redis_available, redis_url, scratch_database
+
+pytestmark = pytest.mark.xdist_group("perf")
+
+RENDER_LIMIT = 2.0  # seconds: cookiecutter plus hooks, lock step skipped
+MAKE_TEST_LIMIT = 30.0  # seconds: the generated `make test` on SQLite
+# The issue's targets, asserted on medians (see test_service_meets_the_targets).
+TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
+P99_TARGET = 1.5  # O's p99 at most this multiple of P's
+# Regression floors: far enough below today's figures not to trip on a noisy machine.
+FLOORS = {"livez": 0.45, "item-cache-miss": 0.25, "item-cache-hit": 0.12}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The default combination, locked and installed."""
+    env = project_env("3.13")
+    root = generate({}, tmp_path_factory.mktemp("perf"), lock_with=env)
+    run(["make", "install"], cwd=root, env=env, timeout=600)
+    return root, env
+
+
+def test_render_and_generated_make_test_are_quick(
+    project: tuple[Path, dict[str, str]], tmp_path: Path, figure: Figure
+) -> None:
+    timings = []
+    for attempt in range(3):
+        started = time.perf_counter()
+        generate({}, tmp_path / str(attempt))
+        timings.append(time.perf_counter() - started)
+    render = min(timings)
+    started = time.perf_counter()
+    run(["make", "test"], cwd=project[0], env=project[1], timeout=300)
+    make_test = time.perf_counter() - started
+    figure(
+        f"render + hooks (no lock): {render:.2f} s (best of 3; limit {RENDER_LIMIT} s, ratio "
+        f"{render / RENDER_LIMIT:.2f}); generated `make test` on SQLite: {make_test:.1f} s "
+        f"(limit {MAKE_TEST_LIMIT:.0f} s, ratio {make_test / MAKE_TEST_LIMIT:.2f})"
+    )
+    assert render < RENDER_LIMIT
+    assert make_test < MAKE_TEST_LIMIT
+
+
+@pytest.fixture(scope="module")
+def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """One short `make bench` on PostgreSQL and Redis; its JSON figures."""
+    require(shutil.which("wrk"), "wrk is not installed (apt-get install wrk)")
+    require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
+    require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    args = f"--rounds 5 --duration 2 --warmup 1 --json {out}"
+    with scratch_database("tpl_bench") as url:
+        run(
+            ["make", "bench", f"BENCH_ARGS={args}"],
+            cwd=project[0],
+            env={**project[1], "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": redis_url(15)},
+            timeout=300,
+        )
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def describe(name: str, entry: dict) -> str:  # type: ignore[type-arg]
+    servers = ", ".join(
+        f"{s} {entry[s]['rps']} req/s p99 {entry[s]['p99_ms']:.2f} ms"
+        for s in ("C", "P", "O")
+        if s in entry
+    )
+    ratios = ", ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
+    return f"{name}: {servers}; {ratios}"
+
+
+def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
+    for name, entry in bench["scenarios"].items():
+        figure(describe(name, entry))
+    figure(
+        f"bench settings {bench['settings']}; OTLP exports received {bench['otlp_exports']}, "
+        f"service log lines {bench['service_log_lines']}"
+    )
+    assert set(bench["scenarios"]) == set(TARGETS)
+    for name, entry in bench["scenarios"].items():
+        for server in ("C", "P", "O"):
+            if server in entry:
+                assert entry[server]["non2xx"] == 0, (name, server, entry[server])
+                assert entry[server]["socket_errors"] == 0, (name, server, entry[server])
+        assert entry["O/P"] >= FLOORS[name], describe(name, entry)
+    assert bench["exit_codes"] == {"C": 0, "P": 0, "O": 0}
+    assert bench["otlp_exports"] > 0, "instrumented service exported no spans"
+    assert bench["service_log_lines"] > 1000, "access lines did not reach the log file"
+
+
+@pytest.mark.xfail(reason="the issue's targets are not reached yet: see the figures", strict=False)
+def test_service_meets_the_targets(bench: dict) -> None:  # type: ignore[type-arg]
+    misses = [
+        describe(name, entry)
+        for name, entry in bench["scenarios"].items()
+        if entry["O/P"] < TARGETS[name] or entry["p99 O/P"] > P99_TARGET
+    ]
+    assert not misses, misses
