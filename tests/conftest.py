@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from cookiecutter.main import cookiecutter
 
+from tests.options import DEFAULTS
+
 TEMPLATE = Path(__file__).resolve().parent.parent
 # Outside the checkout, so fresh clones (CI) reuse tool venvs and the base image.
 CACHE = Path(
@@ -123,6 +125,14 @@ def generate(
     if lock_with is not None:
         assert (root / "uv.lock").is_file(), "the post-gen hook did not write uv.lock"
     return root
+
+
+def installed(answers: Mapping[str, object], output_dir: Path) -> tuple[Path, dict[str, str]]:
+    """A generated project, locked by its hook and installed with `make install`; its env."""
+    env = project_env(str({**DEFAULTS, **answers}["python_version"]))
+    root = generate(answers, output_dir, lock_with=env)
+    run(["make", "install"], cwd=root, env=env, timeout=600)
+    return root, env
 
 
 Render = Callable[..., Path]

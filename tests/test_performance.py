@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Figure, generate, project_env, require, run
+from tests.conftest import Figure, generate, installed, require, run
 from tests.services import postgres_available, redis_available, redis_url, scratch_database
 
 pytestmark = pytest.mark.xdist_group("perf")
@@ -33,10 +33,7 @@ FLOORS = {"livez": 0.45, "item-cache-miss": 0.25, "item-cache-hit": 0.12}
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The default combination, locked and installed."""
-    env = project_env("3.13")
-    root = generate({}, tmp_path_factory.mktemp("perf"), lock_with=env)
-    run(["make", "install"], cwd=root, env=env, timeout=600)
-    return root, env
+    return installed({}, tmp_path_factory.mktemp("perf"))
 
 
 def test_render_and_generated_make_test_are_quick(

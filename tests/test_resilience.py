@@ -25,8 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Figure, generate, project_env, require, run
+from tests.conftest import Figure, installed, require
 from tests.services import PG_HOST, PG_PORT, postgres_available, scratch_database
+from tests.support.dast import run_dast
 from tests.support.server import Server, free_port, serve
 
 pytestmark = pytest.mark.xdist_group("resilience")
@@ -46,10 +47,7 @@ ALLOWED_ORIGIN = "https://app.example.com"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The default combination, locked and installed."""
-    env = project_env("3.13")
-    root = generate({}, tmp_path_factory.mktemp("resilience"), lock_with=env)
-    run(["make", "install"], cwd=root, env=env, timeout=600)
-    return root, env
+    return installed({}, tmp_path_factory.mktemp("resilience"))
 
 
 def base_env(project: tuple[Path, dict[str, str]], tmp_path: Path) -> dict[str, str]:
@@ -153,29 +151,18 @@ def test_schemathesis_finds_no_5xx_or_schema_violation(
 ) -> None:
     schemathesis = tool("dast") / "schemathesis"
     require(schemathesis.exists(), "schemathesis could not be installed")
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [
-            "make", "dast", f"SCHEMATHESIS={schemathesis}", f"DAST_URL={server.url}",
-            f"DAST_MAX_EXAMPLES={DAST_EXAMPLES}", f"DAST_REPORT_DIR={tmp_path / 'report'}",
-        ],
-        cwd=project[0], env={**os.environ, **project[1]},
-        capture_output=True, text=True, check=False, timeout=420,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    operations = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
-    cases = re.search(r"(\d+) generated, (\d+) passed", output)
-    assert operations, output[-3000:]
-    assert cases, output[-3000:]
-    selected, total, tested = map(int, operations.groups())
-    generated, passed = map(int, cases.groups())
-    assert selected == total == tested
-    assert generated == passed >= 500, output[-3000:]
+    dast = run_dast(
+        project[0],
+        project[1],
+        schemathesis,
+        server.url,
+        f"DAST_MAX_EXAMPLES={DAST_EXAMPLES}",
+        f"DAST_REPORT_DIR={tmp_path / 'report'}",
+    )
+    assert dast.cases >= 500, dast.output[-3000:]
     figure(
-        f"schemathesis: {generated} cases on {tested}/{total} operations, 0 failures "
-        f"(no 5xx, responses conform to the schema), {elapsed:.0f} s"
+        f"schemathesis: {dast.cases} cases on {dast.operations}/{dast.operations} operations, "
+        f"0 failures (no 5xx, responses conform to the schema), {dast.seconds:.0f} s"
     )
 
 

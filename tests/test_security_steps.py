@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,13 +19,8 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 
-from tests.conftest import (
-    Figure,
-    generate,
-    project_env,
-    require,
-    run,
-)
+from tests.conftest import Figure, installed, require, run
+from tests.support.dast import run_dast
 from tests.support.server import serve
 
 pytestmark = pytest.mark.xdist_group("cicd")
@@ -60,11 +54,7 @@ class Project:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The default answers with ci=both, locked and installed."""
-    env = project_env("3.13")
-    root = generate({"ci": "both"}, tmp_path_factory.mktemp("security"), lock_with=env)
-    project = Project(root, env)
-    project.make("install")
-    return project
+    return Project(*installed({"ci": "both"}, tmp_path_factory.mktemp("security")))
 
 
 # --------------------------------------------------------------------------- SAST
@@ -175,36 +165,22 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(
     schemathesis = tool("dast") / "schemathesis"
     require(schemathesis.exists(), "schemathesis could not be installed")
     report_dir = tmp_path / "dast-report"
-    report = [f"DAST_REPORT_DIR={report_dir}"]
-    started = time.perf_counter()
-    proc = subprocess.run(
-        ["make", "dast", f"SCHEMATHESIS={schemathesis}", f"DAST_URL={server}", *report],
-        cwd=project.root,
-        env={**os.environ, **project.env},
-        capture_output=True,
-        text=True,
-        check=False,
+    dast = run_dast(
+        project.root,
+        project.env,
+        schemathesis,
+        server,
+        f"DAST_REPORT_DIR={report_dir}",
         timeout=DAST_TIMEOUT,
     )
-    elapsed = time.perf_counter() - started
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    operations = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
-    cases = re.search(r"(\d+) generated, (\d+) passed", output)
-    assert operations, output[-3000:]
-    assert cases, output[-3000:]
-    selected, total, tested = map(int, operations.groups())
-    assert selected == total == tested, "every operation of the schema must be exercised"
-    generated, passed = map(int, cases.groups())
-    assert generated == passed > 0
     junit = next(report_dir.glob("junit-*.xml")).read_text()
     assert 'failures="0"' in junit
     assert 'errors="0"' in junit
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
-        assert re.search(rf"✅ {phase}", output), f"phase {phase} did not pass"
+        assert re.search(rf"✅ {phase}", dast.output), f"phase {phase} did not pass"
     figure(
-        f"schemathesis: {generated} cases on {tested}/{total} operations, 0 failures "
-        f"(server errors, schema conformance, negative data), {elapsed:.1f} s"
+        f"schemathesis: {dast.cases} cases on {dast.operations}/{dast.operations} operations, "
+        f"0 failures (server errors, schema conformance, negative data), {dast.seconds:.1f} s"
     )
 
 

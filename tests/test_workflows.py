@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,28 +62,20 @@ GITHUB = [combo for combo in COMBOS if combo[0] in {"github", "both"}]
 GITLAB = [combo for combo in COMBOS if combo[0] in {"gitlab", "both"}]
 
 
-@pytest.fixture(scope="module", params=COMBOS, ids=combo_ids(COMBOS))
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ci, rollout = request.param
-    return render_ci(tmp_path_factory.mktemp(f"ci-{ci}"), ci, rollout)
+def rendered(combos: list[tuple[str, str]]) -> Callable[..., Path]:
+    """A module fixture rendering each (ci, rollout) of `combos` once."""
+
+    @pytest.fixture(scope="module", params=combos, ids=combo_ids(combos))
+    def fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        ci, rollout = request.param
+        return render_ci(tmp_path_factory.mktemp(f"ci-{ci}"), ci, rollout)
+
+    return fixture
 
 
-@pytest.fixture(scope="module", params=GITHUB, ids=combo_ids(GITHUB))
-def github_project(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """Projects whose answer includes GitHub Actions (ci=github or both)."""
-    ci, rollout = request.param
-    return render_ci(tmp_path_factory.mktemp(f"gh-{ci}"), ci, rollout)
-
-
-@pytest.fixture(scope="module", params=GITLAB, ids=combo_ids(GITLAB))
-def gitlab_project(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """Projects whose answer includes GitLab CI (ci=gitlab or both)."""
-    ci, rollout = request.param
-    return render_ci(tmp_path_factory.mktemp(f"gl-{ci}"), ci, rollout)
+project = rendered(COMBOS)
+github_project = rendered(GITHUB)  # ci=github or both: the GitHub Actions checks
+gitlab_project = rendered(GITLAB)  # ci=gitlab or both: the GitLab CI checks
 
 
 def answers(project: Path) -> dict[str, str]:
