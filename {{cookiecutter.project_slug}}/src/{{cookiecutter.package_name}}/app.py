@@ -7,14 +7,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
-from {{ cookiecutter.package_name }}.api.health import router as health_router
+from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
-from {{ cookiecutter.package_name }}.api.versions import build_v1, build_v2
+from {{ cookiecutter.package_name }}.items import router_v1 as items_v1
+from {{ cookiecutter.package_name }}.items import router_v2 as items_v2
 from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
-from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, with_tracing
+from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, telemetry, with_tracing
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 
@@ -33,14 +34,14 @@ def create_app(
         description={{ cookiecutter.description | tojson }},
         version="0.1.0",  # x-release-please-version
         lifespan=with_tracing(lifespan_for(settings), tracing),
-        # Traces come from the OTel contrib instrumentation and metrics from Prometheus; FastAPI's
-        # native telemetry would check providers and walk the middleware stack on every request.
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        telemetry=telemetry(tracing),
     )
-    app.include_router(health_router)
-    app.include_router(build_v1())
-    app.include_router(build_v2())
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    add_probes(app)
+    # Routers carry their full prefix: one level of inclusion (each level is another routing
+    # pass per request), and the route left in the scope is the template metrics label with.
+    app.include_router(items_v1.router)
+    app.include_router(items_v2.router)
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -51,6 +52,4 @@ def create_app(
             allow_headers=["Content-Type", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
-    if tracing is not None:
-        tracing.instrument_app(app)  # outermost, so access lines carry the trace id
     return app

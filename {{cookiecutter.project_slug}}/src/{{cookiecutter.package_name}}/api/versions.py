@@ -1,15 +1,16 @@
-"""Versioned routers: v1 is deprecated (RFC 9745 `Deprecation`, RFC 8594 `Sunset`), v2 current."""
+"""What every API version shares: its error responses, and v1's deprecation notice.
+
+v1 is deprecated (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a successor `Link`); v2 is
+current. Each version's router carries its own prefix, so `app.py` adds its routes as they are.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
+from functools import cache
 
-from fastapi import APIRouter, Depends, Response
-
-from {{ cookiecutter.package_name }}.api.deps import SettingsDep
-from {{ cookiecutter.package_name }}.items import router_v1 as items_v1
-from {{ cookiecutter.package_name }}.items import router_v2 as items_v2
+from fastapi import Request, Response
 
 PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -21,29 +22,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-async def deprecation_headers(response: Response, settings: SettingsDep) -> None:
+@cache
+def deprecation_notice(deprecated_on: date, sunset_on: date) -> dict[str, str]:
+    """The headers for one pair of dates, formatted once rather than on every request."""
+    deprecated = datetime.combine(deprecated_on, time(), UTC)
+    sunset = datetime.combine(sunset_on, time(), UTC)
+    return {
+        "Deprecation": f"@{int(deprecated.timestamp())}",
+        "Sunset": format_datetime(sunset, usegmt=True),
+        "Link": '</api/v2/items>; rel="successor-version"',
+    }
+
+
+async def deprecation_headers(request: Request, response: Response) -> None:
     """Tell v1 clients when it was deprecated, when it goes away, and where to move."""
-    deprecated = datetime.combine(settings.api_v1_deprecated_on, time(), UTC)
-    sunset = datetime.combine(settings.api_v1_sunset_on, time(), UTC)
-    response.headers["Deprecation"] = f"@{int(deprecated.timestamp())}"
-    response.headers["Sunset"] = format_datetime(sunset, usegmt=True)
-    response.headers["Link"] = '</api/v2/items>; rel="successor-version"'
-
-
-def build_v1() -> APIRouter:
-    """Routes of API v1."""
-    router = APIRouter(
-        prefix="/api/v1",
-        dependencies=[Depends(deprecation_headers)],
-        deprecated=True,
-        responses=ERROR_RESPONSES,
+    settings = request.state.resources.settings
+    response.headers.update(
+        deprecation_notice(settings.api_v1_deprecated_on, settings.api_v1_sunset_on)
     )
-    router.include_router(items_v1.router)
-    return router
-
-
-def build_v2() -> APIRouter:
-    """Routes of API v2."""
-    router = APIRouter(prefix="/api/v2", responses=ERROR_RESPONSES)
-    router.include_router(items_v2.router)
-    return router

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
@@ -46,7 +47,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.database_pool_pre_ping,
         connect_args={"timeout": settings.database_connect_timeout},
     )
 
@@ -108,3 +109,28 @@ class ReadRouter:
             )
             return self._primary()
         return session
+
+
+class Sessions:
+    """Units of work for use cases: each opens its own, so a cache hit opens none.
+
+    `write()` is one transaction on the primary: committed when the block ends, rolled back
+    if it raises, so a change and its events are stored together or not at all. `read()`
+    goes to the replica while it answers (see ReadRouter) and never commits.
+    """
+
+    def __init__(self, primary: async_sessionmaker[AsyncSession], reader: ReadRouter) -> None:
+        self._primary = primary
+        self._reader = reader
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction on the primary."""
+        async with self._primary.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session on the replica, or on the primary as the fallback."""
+        async with await self._reader.session() as session:
+            yield session

@@ -1,7 +1,8 @@
 """The transactional outbox: events are rows written in the transaction of the change.
 
-The request's session commits the change and its events together or not at all, so no event
-is lost when the broker is down and none is published for a change that rolled back.
+The use case's transaction (`Sessions.write`) commits the change and its events together or
+not at all, so no event is lost when the broker is down and none is published for a change that
+rolled back.
 """
 
 from __future__ import annotations

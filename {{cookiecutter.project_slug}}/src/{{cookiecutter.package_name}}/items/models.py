@@ -1,7 +1,10 @@
-"""Persistence model of an item."""
+"""An item as stored (the ORM row) and as use cases hand it out (a detached record)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,3 +22,19 @@ class Item(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     price_cents: Mapped[int]
+
+
+class ItemRecord(BaseModel):
+    """What the service returns: bound to no session, so it outlives its transaction.
+
+    It is also the cached form (JSON), so a cache hit never builds an ORM object.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    name: str
+    description: str | None
+    price_cents: int
+    created_at: datetime
+    updated_at: datetime

@@ -5,19 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.api.versions import ERROR_RESPONSES, deprecation_headers
+from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
 from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
-router = APIRouter(prefix="/items", tags=["items v1"])
+router = APIRouter(
+    prefix="/api/v1/items",
+    tags=["items v1"],
+    dependencies=[Depends(deprecation_headers)],
+    deprecated=True,
+    responses=ERROR_RESPONSES,
+)
 CENTS = Decimal(100)
 TWO_PLACES = Decimal("0.01")
 
 
-def to_v1(item: Item) -> ItemV1:
+def to_v1(item: ItemRecord) -> ItemV1:
     """Map the stored cents to the v1 decimal price."""
     return ItemV1(
         id=item.id,

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
+from {{ cookiecutter.package_name }}.api.versions import ERROR_RESPONSES
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
 from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
-router = APIRouter(prefix="/items", tags=["items v2"])
+router = APIRouter(prefix="/api/v2/items", tags=["items v2"], responses=ERROR_RESPONSES)
 
 
 @router.get("")

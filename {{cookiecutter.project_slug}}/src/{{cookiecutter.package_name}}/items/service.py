@@ -7,14 +7,14 @@ import binascii
 from collections.abc import Sequence
 
 from {{ cookiecutter.package_name }}.cache import Cache
+from {{ cookiecutter.package_name }}.db.engine import Sessions
 from {{ cookiecutter.package_name }}.errors import InvalidInputError, NotFoundError
 {%- if cookiecutter.messaging != "none" %}
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
 {%- endif %}
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
-from {{ cookiecutter.package_name }}.items.schemas import ItemV2
 
 
 def encode_cursor(item_id: int) -> str:
@@ -34,63 +34,70 @@ def decode_cursor(cursor: str) -> int:
     return int(value)
 
 
+def records(items: Sequence[Item]) -> list[ItemRecord]:
+    """Detach loaded rows before their session closes."""
+    return [ItemRecord.model_validate(item) for item in items]
+
+
 class ItemService:
-    """Use cases for items; the request's session dependency commits or rolls back."""
-{% if cookiecutter.messaging != "none" %}
-    def __init__(self, repository: ItemRepository, cache: Cache, outbox: Outbox) -> None:
-        self._repository = repository
-        self._cache = cache
-        self._outbox = outbox
-{%- else %}
-    def __init__(self, repository: ItemRepository, cache: Cache) -> None:
-        self._repository = repository
-        self._cache = cache
-{%- endif %}
+    """Use cases for items; each one is a unit of work of its own (see `Sessions`)."""
 
-    async def create(self, name: str, description: str | None, price_cents: int) -> Item:
+    def __init__(self, sessions: Sessions, cache: Cache) -> None:
+        self._sessions = sessions
+        self._cache = cache
+
+    async def create(self, name: str, description: str | None, price_cents: int) -> ItemRecord:
         """Create an item; a duplicate name is a conflict."""
-        item = Item(name=name.strip(), description=description, price_cents=price_cents)
+        async with self._sessions.write() as session:
+            item = await ItemRepository(session).add(
+                Item(name=name.strip(), description=description, price_cents=price_cents)
+            )
 {%- if cookiecutter.messaging != "none" %}
-        await self._repository.add(item)
-        # Same transaction as the insert: the event exists if and only if the item does.
-        self._outbox.add(ItemCreated(item_id=item.id, name=item.name, price_cents=price_cents))
-        return item
-{%- else %}
-        return await self._repository.add(item)
+            # Same transaction as the insert: the event exists if and only if the item does.
+            event = ItemCreated(item_id=item.id, name=item.name, price_cents=price_cents)
+            Outbox(session).add(event)
 {%- endif %}
+        return ItemRecord.model_validate(item)
 
-    async def get(self, item_id: int) -> Item:
+    async def get(self, item_id: int) -> ItemRecord:
         """Read through the cache; the database stays the source of truth."""
         key = self._key(item_id)
         if (cached := await self._cache.get(key)) is not None:
-            return Item(**ItemV2.model_validate_json(cached).model_dump())
-        item = await self._repository.get(item_id)
-        if item is None:
-            raise NotFoundError(f"item {item_id} does not exist")
-        await self._cache.set(key, ItemV2.model_validate(item).model_dump_json().encode())
-        return item
+            return ItemRecord.model_validate_json(cached)
+        async with self._sessions.read() as session:
+            item = await ItemRepository(session).get(item_id)
+            if item is None:
+                raise NotFoundError(f"item {item_id} does not exist")
+            record = ItemRecord.model_validate(item)
+        await self._cache.set(key, record.model_dump_json().encode())
+        return record
 
     async def delete(self, item_id: int) -> None:
         """Delete and invalidate the cached copy."""
-        item = await self._repository.get(item_id)
-        if item is None:
-            raise NotFoundError(f"item {item_id} does not exist")
-        await self._repository.delete(item)
+        async with self._sessions.write() as session:
+            repository = ItemRepository(session)
+            item = await repository.get(item_id)
+            if item is None:
+                raise NotFoundError(f"item {item_id} does not exist")
+            await repository.delete(item)
 {%- if cookiecutter.messaging != "none" %}
-        self._outbox.add(ItemDeleted(item_id=item_id))
+            Outbox(session).add(ItemDeleted(item_id=item_id))
 {%- endif %}
         await self._cache.delete(self._key(item_id))
 
-    async def page_by_offset(self, offset: int, limit: int) -> tuple[Sequence[Item], int]:
+    async def page_by_offset(self, offset: int, limit: int) -> tuple[list[ItemRecord], int]:
         """Items and total count for offset pagination (v1)."""
-        return await self._repository.list_offset(offset, limit), await self._repository.count()
+        async with self._sessions.read() as session:
+            repository = ItemRepository(session)
+            return records(await repository.list_offset(offset, limit)), await repository.count()
 
     async def page_by_cursor(
         self, cursor: str | None, limit: int
-    ) -> tuple[Sequence[Item], str | None]:
+    ) -> tuple[list[ItemRecord], str | None]:
         """Items after the cursor and the next cursor, or None on the last page (v2)."""
         after = decode_cursor(cursor) if cursor else 0
-        items = await self._repository.list_after(after, limit + 1)
+        async with self._sessions.read() as session:
+            items = records(await ItemRepository(session).list_after(after, limit + 1))
         if len(items) > limit:
             return items[:limit], encode_cursor(items[limit - 1].id)
         return items, None

@@ -50,9 +50,16 @@ def _redact(value: Any) -> Any:  # noqa: ANN401 - log values are arbitrary by na
 
 
 def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
-    """Replace the values of secret-looking fields (Authorization, cookies, *password*...)."""
-    redacted: EventDict = _redact(event_dict)
-    return redacted
+    """Replace the values of secret-looking fields (Authorization, cookies, *password*...).
+
+    Top-level fields are replaced in place (they are the common case: no copy, no recursion).
+    """
+    for key, value in event_dict.items():
+        if _is_secret(key):
+            event_dict[key] = REDACTED
+        elif not isinstance(value, _SCALARS):
+            event_dict[key] = _redact(value)
+    return event_dict
 
 
 def add_trace_context(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:

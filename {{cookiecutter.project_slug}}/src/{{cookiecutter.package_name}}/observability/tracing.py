@@ -3,7 +3,12 @@
 Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES_ENDPOINT`):
 then nothing is instrumented and no exporter exists to log connection errors. The SDK reads
 the rest itself: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER(_ARG)`,
-`OTEL_EXPORTER_OTLP_*`, `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`, `OTEL_SEMCONV_STABILITY_OPT_IN`.
+`OTEL_EXPORTER_OTLP_*`, `OTEL_SEMCONV_STABILITY_OPT_IN`; `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`
+(comma-separated paths) replaces the untraced probe paths.
+
+Request spans come from FastAPI's native telemetry, not from the contrib ASGI instrumentation:
+FastAPI names the span after the route it has just matched, where the contrib middleware
+matches every route a second time to find that name (one routing pass per request).
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 {%- if cookiecutter.cache == "redis" %}
 from opentelemetry.instrumentation.redis import RedisInstrumentor
@@ -59,19 +64,6 @@ class Tracing:
 
     provider: TracerProvider
     _engines: list[AsyncEngine] = field(default_factory=list)
-
-    def instrument_app(self, app: FastAPI) -> None:
-        """Server spans for every request, outside all other middleware.
-
-        The contrib instrumentation rather than FastAPI's native telemetry: it honours the
-        OTEL_* variables like its SQLAlchemy/httpx/redis siblings; send/receive spans are off.
-        """
-        FastAPIInstrumentor.instrument_app(
-            app,
-            tracer_provider=self.provider,
-            excluded_urls=os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", UNTRACED_PATHS),
-            exclude_spans=["receive", "send"],
-        )
 
     def instrument_resources(self, resources: Resources) -> None:
         """Client spans for database queries and outbound HTTP{% if cookiecutter.cache == "redis" %} and Redis{% endif %} calls."""
@@ -119,6 +111,23 @@ def configure_tracing(
     if exporter is None:
         trace.set_tracer_provider(provider)
     return Tracing(provider)
+
+
+def telemetry(tracing: Tracing | None) -> TelemetryConfig:
+    """FastAPI's request spans on our provider, none for probes; metrics are Prometheus'.
+
+    Send/receive and per-dependency spans are off: they would double the spans of a request.
+    """
+    untraced = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", UNTRACED_PATHS)
+    paths = frozenset(path.strip() for path in untraced.split(",") if path.strip())
+    return {
+        "tracing": tracing is not None,
+        "tracer_provider": tracing.provider if tracing is not None else None,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "exclude": lambda scope: scope["path"] in paths,
+    }
 
 
 def with_tracing(lifespan: Lifespan, tracing: Tracing | None) -> Lifespan:
