@@ -42,9 +42,12 @@ lint: $(VENV)/.synced ## lint and type-check the template's own code (hooks, tes
 	$(BIN)/ruff format --check hooks tests
 	$(BIN)/mypy
 
+# Timing tests (benchmark, render and `make test` speed) run after the parallel suite, alone:
+# sharing two cores with image builds would measure the neighbours, not the service.
 test: system-deps lint ## everything: renders, hooks, deep quality gates, image, chart ...
 	@start=$$(date +%s); \
-	$(BIN)/pytest -n auto --dist loadgroup $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/pytest -n auto --dist loadgroup -m "not timing" $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/pytest -m timing $(PYTEST_ARGS) || status=1; \
 	echo "template suite wall time: $$(( $$(date +%s) - start )) s"; exit $$status
 
 clean: ## remove the virtualenv, caches and demo output
