@@ -113,7 +113,7 @@ def read_app(project: Path) -> App:
     uid, gid = int(user[-1][0]), int(user[-1][1] or user[-1][0])
     package = project / "src" / project.name.replace("-", "_")
     health = (package / "api" / "health.py").read_text()
-    routes = frozenset(re.findall(r'@router\.get\(\s*"(/[a-z]+)"', health))
+    routes = frozenset(re.findall(r'(?:@router\.get|add_api_route)\(\s*"(/[a-z]+)"', health))
     timeout = re.search(r"^READINESS_TIMEOUT\s*=\s*([0-9.]+)", health, re.M)
     assert timeout, "api/health.py must define READINESS_TIMEOUT"
     metrics = (package / "observability" / "metrics.py").read_text()

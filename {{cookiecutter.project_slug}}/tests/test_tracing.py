@@ -112,6 +112,25 @@ async def test_access_line_carries_the_exported_trace_id(
     assert not [span for span in spans if "/livez" in span.name]
 
 
+async def test_request_span_joins_the_callers_trace(
+    traced_client: AsyncClient, exporter: InMemorySpanExporter
+) -> None:
+    """W3C trace context in: the span continues the caller's trace, or is dropped with it."""
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    sampled = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+    assert (await traced_client.get("/api/v2/items/42", headers=sampled)).status_code == 404
+    server = one(list(exporter.get_finished_spans()), SpanKind.SERVER)
+    assert server.name == "GET /api/v2/items/{item_id}"
+    assert server.context is not None
+    assert server.parent is not None
+    assert format(server.context.trace_id, "032x") == trace_id
+    assert format(server.parent.span_id, "016x") == parent_id
+    exporter.clear()
+    unsampled = {"traceparent": f"00-{'1' * 32}-{parent_id}-00"}
+    assert (await traced_client.get("/api/v2/items/42", headers=unsampled)).status_code == 404
+    assert not exporter.get_finished_spans(), "the caller decided not to sample this trace"
+
+
 async def test_no_span_without_an_exporter(client: AsyncClient) -> None:
     assert (await client.get("/livez")).status_code == 200
     assert "traceparent" not in (await client.get("/livez")).headers

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
-from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, telemetry, with_tracing
+from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, untraced_paths, with_tracing
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 
@@ -34,7 +34,8 @@ def create_app(
         description={{ cookiecutter.description | tojson }},
         version="0.1.0",  # x-release-please-version
         lifespan=with_tracing(lifespan_for(settings), tracing),
-        telemetry=telemetry(tracing),
+        # Request spans come from RequestContextMiddleware, metrics from Prometheus.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     add_probes(app)
     # Routers carry their full prefix: one level of inclusion (each level is another routing
@@ -51,5 +52,9 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "X-Request-ID"],
         )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        tracer=tracing.tracer() if tracing is not None else None,
+        untraced=untraced_paths(),
+    )
     return app

@@ -6,9 +6,8 @@ the rest itself: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_S
 `OTEL_EXPORTER_OTLP_*`, `OTEL_SEMCONV_STABILITY_OPT_IN`; `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`
 (comma-separated paths) replaces the untraced probe paths.
 
-Request spans come from FastAPI's native telemetry, not from the contrib ASGI instrumentation:
-FastAPI names the span after the route it has just matched, where the contrib middleware
-matches every route a second time to find that name (one routing pass per request).
+Request spans are made by `RequestContextMiddleware` (see there why), client spans by the
+contrib instrumentations of SQLAlchemy, httpx{% if cookiecutter.cache == "redis" %} and Redis{% endif %}.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -30,6 +28,7 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from {{ cookiecutter.package_name }}.lifespan import Resources
@@ -64,6 +63,10 @@ class Tracing:
 
     provider: TracerProvider
     _engines: list[AsyncEngine] = field(default_factory=list)
+
+    def tracer(self) -> Tracer:
+        """The tracer of the request spans."""
+        return self.provider.get_tracer("{{ cookiecutter.package_name }}")
 
     def instrument_resources(self, resources: Resources) -> None:
         """Client spans for database queries and outbound HTTP{% if cookiecutter.cache == "redis" %} and Redis{% endif %} calls."""
@@ -113,21 +116,10 @@ def configure_tracing(
     return Tracing(provider)
 
 
-def telemetry(tracing: Tracing | None) -> TelemetryConfig:
-    """FastAPI's request spans on our provider, none for probes; metrics are Prometheus'.
-
-    Send/receive and per-dependency spans are off: they would double the spans of a request.
-    """
+def untraced_paths() -> frozenset[str]:
+    """Paths that get no server span: probes and scrapes, unless the variable says otherwise."""
     untraced = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", UNTRACED_PATHS)
-    paths = frozenset(path.strip() for path in untraced.split(",") if path.strip())
-    return {
-        "tracing": tracing is not None,
-        "tracer_provider": tracing.provider if tracing is not None else None,
-        "metrics": False,
-        "logs": False,
-        "operation_spans": False,
-        "exclude": lambda scope: scope["path"] in paths,
-    }
+    return frozenset(path.strip() for path in untraced.split(",") if path.strip())
 
 
 def with_tracing(lifespan: Lifespan, tracing: Tracing | None) -> Lifespan:
