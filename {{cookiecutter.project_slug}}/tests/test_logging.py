@@ -6,9 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from httpx import AsyncClient
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
 
+from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
+from {{ cookiecutter.package_name }}.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,24 @@ async def test_one_json_access_line_per_request(
     assert access[0]["http_route"] == "/api/v2/items/{item_id}"
     assert access[0]["http_status"] == 404
     assert access[0]["timestamp"].endswith("Z")
+
+
+async def test_quiet_paths_are_logged_only_when_they_fail(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Probes every few seconds would bury the other lines; a failing probe must still show."""
+    app = create_app(settings.model_copy(update={"quiet_paths": ["/livez", "/api/v2/items/9"]}))
+    configure_logging("INFO", "json")
+    capsys.readouterr()
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+    ):
+        assert (await http.get("/livez")).status_code == 200
+        assert (await http.get("/api/v2/items/9")).status_code == 404
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    access = [line for line in lines if line.get("logger") == "access"]
+    assert [line["http_route"] for line in access] == ["/api/v2/items/{item_id}"]
 
 
 def test_stdlib_logs_share_the_pipeline(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
-from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, untraced_paths, with_tracing
+from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, with_tracing
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 
@@ -40,8 +40,9 @@ def create_app(
     add_probes(app)
     # Routers carry their full prefix: one level of inclusion (each level is another routing
     # pass per request), and the route left in the scope is the template metrics label with.
-    app.include_router(items_v1.router)
+    # The current version comes first: routes are matched in order, and it has the traffic.
     app.include_router(items_v2.router)
+    app.include_router(items_v1.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -55,6 +56,6 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         tracer=tracing.tracer() if tracing is not None else None,
-        untraced=untraced_paths(),
+        quiet=frozenset(settings.quiet_paths),
     )
     return app

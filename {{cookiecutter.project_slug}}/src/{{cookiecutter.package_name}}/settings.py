@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 {%- endif %}
 
     cors_origins: list[str] = Field(default_factory=list)
+    # Probes and scrapes arrive every few seconds per pod: no span, and an access line only when
+    # they fail (their metrics are kept). QUIET_PATHS='[]' logs and traces them like the rest.
+    quiet_paths: list[str] = Field(
+        default_factory=lambda: ["/livez", "/readyz", "/startupz", "/metrics"]
+    )
     # Larger request bodies get 413 problem+json (api/limits.py); 1 MiB by default.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     api_v1_deprecated_on: date = date(2026, 1, 1)

@@ -51,15 +51,16 @@ class RequestContextMiddleware:
     The server span is made here, not by FastAPI's telemetry or the contrib ASGI middleware:
     both build a dozen request attributes (and one a second routing pass) before the sampler
     runs, on every request; here an unsampled request costs one sampler call, and attributes
-    are set only on spans that are recorded. Paths in `untraced` (probes, scrapes) get none.
+    are set only on spans that are recorded. `quiet` paths (probes, scrapes) get no span, and
+    an access line only when they fail.
     """
 
     def __init__(
-        self, app: ASGIApp, tracer: Tracer | None = None, untraced: frozenset[str] = frozenset()
+        self, app: ASGIApp, tracer: Tracer | None = None, quiet: frozenset[str] = frozenset()
     ) -> None:
         self.app = app
         self.tracer = tracer
-        self.untraced = untraced
+        self.quiet = quiet
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap `send` to see the status and add headers; observe once the response ended."""
@@ -81,7 +82,8 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).extend(headers_added)
             await send(message)
 
-        span, token = self._start_span(scope, method)
+        quiet = scope["path"] in self.quiet
+        span, token = (None, None) if quiet else self._start_span(scope, method)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         active = ACTIVE_REQUESTS.labels(method)
         active.inc()
@@ -99,13 +101,14 @@ class RequestContextMiddleware:
             REQUEST_DURATION.labels(method, route, str(status)).observe(duration)
             if span is not None:
                 self._finish_span(span, scope, route, status, failure)
-            access_log.info(
-                "request",
-                http_method=method,
-                http_route=route,
-                http_status=status,
-                duration_ms=round(duration * 1000, 2),
-            )
+            if not quiet or status >= 400:  # noqa: PLR2004 - client and server errors
+                access_log.info(
+                    "request",
+                    http_method=method,
+                    http_route=route,
+                    http_status=status,
+                    duration_ms=round(duration * 1000, 2),
+                )
             structlog.contextvars.unbind_contextvars("request_id")
             if span is not None and token is not None:
                 span.end()
@@ -115,7 +118,7 @@ class RequestContextMiddleware:
         self, scope: Scope, method: str
     ) -> tuple[Span, Token[Context]] | tuple[None, None]:
         """A server span, child of the caller's trace context; current until the line is logged."""
-        if self.tracer is None or scope["path"] in self.untraced:
+        if self.tracer is None:
             return None, None
         parent = propagate.extract(scope["headers"], getter=HEADER_GETTER)
         span = self.tracer.start_span(method, parent, kind=SpanKind.SERVER)

@@ -3,8 +3,8 @@
 Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES_ENDPOINT`):
 then nothing is instrumented and no exporter exists to log connection errors. The SDK reads
 the rest itself: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER(_ARG)`,
-`OTEL_EXPORTER_OTLP_*`, `OTEL_SEMCONV_STABILITY_OPT_IN`; `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`
-(comma-separated paths) replaces the untraced probe paths.
+`OTEL_EXPORTER_OTLP_*`, `OTEL_SEMCONV_STABILITY_OPT_IN`. Probe paths are untraced
+(`QUIET_PATHS` in settings).
 
 Request spans are made by `RequestContextMiddleware` (see there why), client spans by the
 contrib instrumentations of SQLAlchemy, httpx{% if cookiecutter.cache == "redis" %} and Redis{% endif %}.
@@ -34,8 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from {{ cookiecutter.package_name }}.lifespan import Resources
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-# Probes and scrapes every few seconds are noise, not traces (override with the variable).
-UNTRACED_PATHS = "/livez,/readyz,/startupz,/metrics"
 # Stable HTTP semantic conventions (http.request.method, http.route, ...) for spans and metrics.
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
@@ -114,12 +112,6 @@ def configure_tracing(
     if exporter is None:
         trace.set_tracer_provider(provider)
     return Tracing(provider)
-
-
-def untraced_paths() -> frozenset[str]:
-    """Paths that get no server span: probes and scrapes, unless the variable says otherwise."""
-    untraced = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", UNTRACED_PATHS)
-    return frozenset(path.strip() for path in untraced.split(",") if path.strip())
 
 
 def with_tracing(lifespan: Lifespan, tracing: Tracing | None) -> Lifespan:
