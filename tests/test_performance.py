@@ -2,9 +2,10 @@
 
 The service's own `make bench` (scripts/bench.py) runs a short version here: C (raw ASGI),
 P (bare FastAPI, same routes) and O (the service, every instrument on: OTLP traces to a local
-sink, Prometheus metrics, JSON access logs at INFO to a file) under the same uvicorn settings,
-server and wrk pinned to separate cores, interleaved rounds, medians. The machine is shared
-and has two cores, so ratios (measured in one run) are what is asserted, never absolute rates.
+sink, Prometheus metrics, JSON access logs at INFO to a file; `/livez` is a quiet path, as in
+production) under the same uvicorn settings, server and wrk pinned to separate cores,
+interleaved rounds, medians. The machine is shared and has two cores, so ratios (measured in
+one run) are what is asserted, never absolute rates.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ MAKE_TEST_LIMIT = 30.0  # seconds: the generated `make test` on SQLite
 TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
 # Regression floors: far enough below today's figures not to trip on a noisy machine.
-FLOORS = {"livez": 0.40, "item-cache-miss": 0.35, "item-cache-hit": 0.30}
+FLOORS = {"livez": 0.60, "item-cache-miss": 0.40, "item-cache-hit": 0.30}
+# Targets not reached yet; their test is an expected failure that still prints the gap.
+NOT_YET = {"item-cache-miss", "item-cache-hit"}
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +107,19 @@ def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> N
     assert bench["service_log_lines"] > 1000, "access lines did not reach the log file"
 
 
-@pytest.mark.xfail(reason="the issue's targets are not reached yet: see the figures", strict=False)
-def test_service_meets_the_targets(bench: dict) -> None:  # type: ignore[type-arg]
-    misses = [
-        describe(name, entry)
-        for name, entry in bench["scenarios"].items()
-        if entry["O/P"] < TARGETS[name] or entry["p99 O/P"] > P99_TARGET
-    ]
-    assert not misses, misses
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(reason="target not reached yet: see the figures", strict=False)
+            if name in NOT_YET
+            else (),
+        )
+        for name in TARGETS
+    ],
+)
+def test_service_meets_the_targets(bench: dict, name: str) -> None:  # type: ignore[type-arg]
+    entry = bench["scenarios"][name]
+    assert entry["O/P"] >= TARGETS[name], describe(name, entry)
+    assert entry["p99 O/P"] <= P99_TARGET, describe(name, entry)
