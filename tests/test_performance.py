@@ -48,13 +48,18 @@ def test_render_and_generated_make_test_are_quick(
         generate({}, tmp_path / str(attempt))
         timings.append(time.perf_counter() - started)
     render = min(timings)
-    started = time.perf_counter()
-    run(["make", "test"], cwd=project[0], env=project[1], timeout=300)
-    make_test = time.perf_counter() - started
+    # Best of two, like the render: one run on a shared two-core VM has varied 18-28 s.
+    runs = []
+    for _ in range(2):
+        started = time.perf_counter()
+        run(["make", "test"], cwd=project[0], env=project[1], timeout=300)
+        runs.append(time.perf_counter() - started)
+    make_test = min(runs)
     figure(
         f"render + hooks (no lock): {render:.2f} s (best of 3; limit {RENDER_LIMIT} s, ratio "
         f"{render / RENDER_LIMIT:.2f}); generated `make test` on SQLite: {make_test:.1f} s "
-        f"(limit {MAKE_TEST_LIMIT:.0f} s, ratio {make_test / MAKE_TEST_LIMIT:.2f})"
+        f"(best of 2, runs {', '.join(f'{t:.1f}' for t in runs)} s; limit "
+        f"{MAKE_TEST_LIMIT:.0f} s, ratio {make_test / MAKE_TEST_LIMIT:.2f})"
     )
     assert render < RENDER_LIMIT
     assert make_test < MAKE_TEST_LIMIT
