@@ -72,7 +72,7 @@ def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPat
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    args = f"--rounds 5 --duration 2 --warmup 1 --json {out}"
+    args = f"--rounds 7 --duration 2 --warmup 1 --json {out}"  # 7: steadier medians
     with scratch_database("tpl_bench") as url:
         run(
             ["make", "bench", f"BENCH_ARGS={args}"],

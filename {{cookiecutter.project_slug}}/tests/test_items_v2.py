@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
+from {{ cookiecutter.package_name }}.api.deps import get_item_service
 from {{ cookiecutter.package_name }}.errors import InvalidInputError
+from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.service import decode_cursor, encode_cursor
 
 
@@ -20,6 +25,29 @@ async def test_create_returns_cents_and_timestamps(client: AsyncClient) -> None:
     assert again.json() == body
     cached = await client.get(f"/api/v2/items/{body['id']}")
     assert cached.json() == body
+
+
+class FakeItems:
+    """Stands in for ItemService: a route test needs no database."""
+
+    async def get(self, item_id: int) -> ItemRecord:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        return ItemRecord(
+            id=item_id,
+            name="fake",
+            description=None,
+            price_cents=1,
+            created_at=now,
+            updated_at=now,
+        )
+
+
+async def test_dependency_overrides_reach_the_routes(app: FastAPI, client: AsyncClient) -> None:
+    """Routes are added to the app itself: the app's overrides must still apply to them."""
+    app.dependency_overrides[get_item_service] = FakeItems
+    response = await client.get("/api/v2/items/5")
+    assert response.status_code == 200
+    assert response.json()["name"] == "fake"
 
 
 async def test_cursor_pagination_walks_every_item_once(client: AsyncClient) -> None:

@@ -1,7 +1,7 @@
 """What every API version shares: its error responses, and v1's deprecation notice.
 
 v1 is deprecated (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a successor `Link`); v2 is
-current. Each version's router carries its own prefix, so `app.py` adds its routes as they are.
+current. Each version's module adds its routes to the app (`add_routes`).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, FastAPI, Query, status
 
 from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.api.versions import ERROR_RESPONSES, deprecation_headers
@@ -13,13 +14,9 @@ from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
 from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
-router = APIRouter(
-    prefix="/api/v1/items",
-    tags=["items v1"],
-    dependencies=[Depends(deprecation_headers)],
-    deprecated=True,
-    responses=ERROR_RESPONSES,
-)
+PATH = "/api/v1/items"
+ITEM_PATH = "/api/v1/items/{item_id}"
+TAGS: list[str | Enum] = ["items v1"]
 CENTS = Decimal(100)
 TWO_PLACES = Decimal("0.01")
 
@@ -34,7 +31,6 @@ def to_v1(item: ItemRecord) -> ItemV1:
     )
 
 
-@router.get("")
 async def list_items(
     service: ItemServiceDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -45,7 +41,6 @@ async def list_items(
     return ItemPageV1(items=[to_v1(i) for i in items], total=total, offset=offset, limit=limit)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
 async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
     """Create an item; 409 when the name is taken."""
     item = await service.create(body.name, body.description, body.price_in_cents())
@@ -53,13 +48,32 @@ async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
     return to_v1(item)
 
 
-@router.get("/{item_id}")
 async def get_item(item_id: int, service: ItemServiceDep) -> ItemV1:
     """Read one item."""
     return to_v1(await service.get(item_id))
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_item(item_id: int, service: ItemServiceDep) -> None:
     """Delete one item."""
     await service.delete(item_id)
+
+
+def add_routes(app: FastAPI) -> None:
+    """Add the v1 routes to the app itself (`app.py` says why not through a router)."""
+    deprecated = [Depends(deprecation_headers)]
+    for path, endpoint, method, status_code in (
+        (PATH, list_items, "GET", status.HTTP_200_OK),
+        (PATH, create_item, "POST", status.HTTP_201_CREATED),
+        (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
+        (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
+    ):
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            status_code=status_code,
+            tags=TAGS,
+            dependencies=deprecated,
+            deprecated=True,
+            responses=ERROR_RESPONSES,
+        )
