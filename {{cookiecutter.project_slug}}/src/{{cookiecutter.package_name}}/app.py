@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
+from {{ cookiecutter.package_name }}.api.versions import add_version
 from {{ cookiecutter.package_name }}.items import router_v1 as items_v1
 from {{ cookiecutter.package_name }}.items import router_v2 as items_v2
 from {{ cookiecutter.package_name }}.lifespan import lifespan_for
@@ -42,8 +43,8 @@ def create_app(
     # item reads without it), and the route it leaves in the scope lacks the prefix that
     # metrics and spans are labelled with. The current version first: it has the traffic.
     add_probes(app)
-    items_v2.add_routes(app)
-    items_v1.add_routes(app)
+    add_version(app, items_v2.ROUTES, items_v2.TAG)
+    add_version(app, items_v1.ROUTES, items_v1.TAG, deprecated=True)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,17 +1,22 @@
-"""What every API version shares: its error responses, and v1's deprecation notice.
+"""What every API version shares: its error responses, how its routes are added, v1's notice.
 
 v1 is deprecated (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a successor `Link`); v2 is
-current. Each version's module adds its routes to the app (`add_routes`).
+current. Each version's module lists its routes (`ROUTES`); `add_version` adds them to the app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
+from enum import Enum
 from functools import cache
+from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
+# path, endpoint, HTTP method, success status
+Route = tuple[str, Callable[..., Any], str, int]
 PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"description": "Invalid input", **PROBLEM},
@@ -40,3 +45,22 @@ async def deprecation_headers(request: Request, response: Response) -> None:
     response.headers.update(
         deprecation_notice(settings.api_v1_deprecated_on, settings.api_v1_sunset_on)
     )
+
+
+def add_version(
+    app: FastAPI, routes: Sequence[Route], tag: str, *, deprecated: bool = False
+) -> None:
+    """Add one version's routes to the app itself (`app.py` says why not through a router)."""
+    tags: list[str | Enum] = [tag]
+    dependencies = [Depends(deprecation_headers)] if deprecated else []
+    for path, endpoint, method, status_code in routes:
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            status_code=status_code,
+            tags=tags,
+            dependencies=dependencies,
+            deprecated=deprecated,
+            responses=ERROR_RESPONSES,
+        )

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, status
+from fastapi import Query, status
 
 from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
-from {{ cookiecutter.package_name }}.api.versions import ERROR_RESPONSES, deprecation_headers
+from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
 from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
 PATH = "/api/v1/items"
 ITEM_PATH = "/api/v1/items/{item_id}"
-TAGS: list[str | Enum] = ["items v1"]
+TAG = "items v1"
 CENTS = Decimal(100)
 TWO_PLACES = Decimal("0.01")
 
@@ -58,22 +57,9 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
     await service.delete(item_id)
 
 
-def add_routes(app: FastAPI) -> None:
-    """Add the v1 routes to the app itself (`app.py` says why not through a router)."""
-    deprecated = [Depends(deprecation_headers)]
-    for path, endpoint, method, status_code in (
-        (PATH, list_items, "GET", status.HTTP_200_OK),
-        (PATH, create_item, "POST", status.HTTP_201_CREATED),
-        (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
-        (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
-    ):
-        app.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            status_code=status_code,
-            tags=TAGS,
-            dependencies=deprecated,
-            deprecated=True,
-            responses=ERROR_RESPONSES,
-        )
+ROUTES: list[Route] = [
+    (PATH, list_items, "GET", status.HTTP_200_OK),
+    (PATH, create_item, "POST", status.HTTP_201_CREATED),
+    (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
+    (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
+]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
-from fastapi import FastAPI, Query, status
+from fastapi import Query, status
 
 from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
-from {{ cookiecutter.package_name }}.api.versions import ERROR_RESPONSES
+from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
 from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
 PATH = "/api/v2/items"
 ITEM_PATH = "/api/v2/items/{item_id}"
-TAGS: list[str | Enum] = ["items v2"]
+TAG = "items v2"
 
 
 async def list_items(
@@ -44,19 +43,9 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
     await service.delete(item_id)
 
 
-def add_routes(app: FastAPI) -> None:
-    """Add the v2 routes to the app itself (`app.py` says why not through a router)."""
-    for path, endpoint, method, status_code in (
-        (PATH, list_items, "GET", status.HTTP_200_OK),
-        (PATH, create_item, "POST", status.HTTP_201_CREATED),
-        (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
-        (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
-    ):
-        app.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            status_code=status_code,
-            tags=TAGS,
-            responses=ERROR_RESPONSES,
-        )
+ROUTES: list[Route] = [
+    (PATH, list_items, "GET", status.HTTP_200_OK),
+    (PATH, create_item, "POST", status.HTTP_201_CREATED),
+    (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
+    (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
+]
