@@ -25,12 +25,13 @@ from faststream.nats import TestNatsBroker as TestBroker
 from httpx import ASGITransport, AsyncClient
 {%- if cookiecutter.messaging != "none" %}
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-{%- else %}
-from opentelemetry.sdk.trace import ReadableSpan
 {%- endif %}
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
 {%- if cookiecutter.messaging != "none" %}
@@ -38,6 +39,7 @@ from {{ cookiecutter.package_name }}.events.broker import EventBus, Topology, cr
 from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
 {%- endif %}
 from {{ cookiecutter.package_name }}.observability.logging import REDACTED, configure_logging
+from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
 from {{ cookiecutter.package_name }}.observability.tracing import (
     build_resource,
     configure_tracing,
@@ -129,6 +131,24 @@ async def test_request_span_joins_the_callers_trace(
     unsampled = {"traceparent": f"00-{'1' * 32}-{parent_id}-00"}
     assert (await traced_client.get("/api/v2/items/42", headers=unsampled)).status_code == 404
     assert not exporter.get_finished_spans(), "the caller decided not to sample this trace"
+
+
+async def test_an_unsampled_request_runs_no_client_instrumentation() -> None:
+    """Its client spans would be dropped with it, so SQLAlchemy's, Redis' and httpx's are off."""
+    enabled: list[bool] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        enabled.append(is_instrumentation_enabled())
+        await Response(status_code=204)(scope, receive, send)
+
+    tracer = TracerProvider().get_tracer("test")  # parent-based: follows the caller's flag
+    app = RequestContextMiddleware(endpoint, tracer=tracer)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+        for flags in ("01", "00"):  # sampled, then not
+            traceparent = f"00-{'1' * 32}-{'2' * 16}-{flags}"
+            assert (await http.get("/", headers={"traceparent": traceparent})).status_code == 204
+    assert enabled == [True, False]
+    assert is_instrumentation_enabled(), "switched off for that request only"
 
 
 async def test_no_span_without_an_exporter(client: AsyncClient) -> None:
