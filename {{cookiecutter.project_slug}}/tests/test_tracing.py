@@ -41,8 +41,10 @@ from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
 from {{ cookiecutter.package_name }}.observability.logging import REDACTED, configure_logging
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
 from {{ cookiecutter.package_name }}.observability.tracing import (
+    EXPORT_BATCH_SIZE,
     build_resource,
     configure_tracing,
+    export_batch_size,
     tracing_wanted,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -162,6 +164,8 @@ def test_tracing_follows_the_otel_variables(monkeypatch: pytest.MonkeyPatch) -> 
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}
     )
     assert tracing_wanted({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"})
+    assert export_batch_size({}) == EXPORT_BATCH_SIZE
+    assert export_batch_size({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"}) == 512
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     assert configure_tracing("svc") is None

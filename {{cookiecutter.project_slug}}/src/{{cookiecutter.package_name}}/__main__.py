@@ -1,4 +1,9 @@
-"""`python -m {{ cookiecutter.package_name }}`: serve the app with uvicorn (uvloop, httptools)."""
+"""`python -m {{ cookiecutter.package_name }}`: serve the app with uvicorn (uvloop, httptools).
+
+Granian 2.8 (uvloop, one worker) was measured against it with `make bench`'s setup: about 5%
+more req/s on `/livez`, the same on item reads (3.1k req/s cache hits for both), so the
+service keeps one server, the one its shutdown and proxy-header handling are tested with.
+"""
 
 from __future__ import annotations
 

@@ -34,6 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from {{ cookiecutter.package_name }}.lifespan import Resources
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+# Spans per export, unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says otherwise. The SDK's 512 makes
+# the export thread hold the GIL long enough to stall requests: p99 of cache hits 23-26 ms
+# with it, 17-19 ms with 64, at the same throughput (make bench, sampling 0.1).
+EXPORT_BATCH_SIZE = 64
 # Stable HTTP semantic conventions (http.request.method, http.route, ...) for spans and metrics.
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
@@ -45,6 +49,11 @@ def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     return any(environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
+
+
+def export_batch_size(environ: Mapping[str, str] = os.environ) -> int:
+    """`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` when set, else EXPORT_BATCH_SIZE."""
+    return int(environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "").strip() or EXPORT_BATCH_SIZE)
 
 
 def build_resource(default_service_name: str) -> Resource:
@@ -104,7 +113,9 @@ def configure_tracing(
     if exporter is not None:
         processor = SimpleSpanProcessor(exporter)
     elif tracing_wanted():
-        processor = BatchSpanProcessor(OTLPSpanExporter())
+        processor = BatchSpanProcessor(
+            OTLPSpanExporter(), max_export_batch_size=export_batch_size()
+        )
     else:
         return None
     provider = TracerProvider(resource=build_resource(default_service_name))
