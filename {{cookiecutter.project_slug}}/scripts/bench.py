@@ -7,6 +7,8 @@ INFO to a file (as in production, `/livez` is a quiet path: no span, no line unl
 All three run under the same uvicorn settings (`server_options` of
 `python -m {{ cookiecutter.package_name }}`), pinned to one core while wrk runs on another.
 Rounds interleave the servers so machine noise hits each alike; figures are round medians.
+On Linux each server's CPU time per request is read from /proc too, split into the thread that
+serves requests and the rest (O's span exporter): the price of every instrument, in µs.
 
 Routes: `/livez` (C, P, O), and on a database `GET /api/v2/items/{id}` (P, O){% if cookiecutter.cache == "redis" %} as a cache miss
 (every request a new id: a database read plus a cache write) and as a cache hit (one warm id){% else %}, a
@@ -91,6 +93,8 @@ class Run:
     p99_ms: float
     non2xx: int
     socket_errors: int
+    cpu_us: float | None = None  # server CPU per request, all threads (None: no /proc)
+    cpu_other_us: float | None = None  # of which threads other than the one serving requests
 
 
 @dataclass
@@ -107,12 +111,40 @@ class Scenario:
         """Median over rounds of one figure."""
         return float(statistics.median(getattr(run, attribute) for run in self.runs[server]))
 
+    def cpu(self, server: str, attribute: str) -> int | None:
+        """Median over rounds of a CPU figure, in whole µs; None without /proc."""
+        values = [getattr(run, attribute) for run in self.runs[server]]
+        return None if None in values else round(statistics.median(values))
+
 
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """CPU time (user + system) of a process's main thread and of its other threads.
+
+    From /proc (Linux; 10 ms ticks, fine over runs of seconds), None elsewhere. The main
+    thread is the one running the event loop.
+    """
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    main = other = 0.0
+    for task in tasks.iterdir():
+        with contextlib.suppress(OSError):  # a thread may end between listing and reading
+            # Fields after the parenthesised name; utime and stime are the 14th and 15th.
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            if task.name == str(pid):
+                main += seconds
+            else:
+                other += seconds
+    return main, other
 
 
 def pinned(argv: list[str], cpu: int | None) -> list[str]:
@@ -182,8 +214,19 @@ def stop(server: Server) -> int | None:
         return server.process.wait()
 
 
-def wrk(url: str, script: Path, options: argparse.Namespace, duration: int, *args: str) -> Run:
-    """One wrk run (one thread, pinned to its own core); figures from the script's JSON line."""
+def wrk(
+    url: str,
+    script: Path,
+    options: argparse.Namespace,
+    duration: int,
+    *args: str,
+    pid: int | None = None,
+) -> Run:
+    """One wrk run (one thread, pinned to its own core); figures from the script's JSON line.
+
+    With `pid`, also the CPU time that server process spent per request during the run.
+    """
+    before = None if pid is None else cpu_seconds(pid)
     argv = [
         options.wrk, "-t1", f"-c{options.connections}", f"-d{duration}s", "--latency",
         "-s", str(script), url, "--", *args,
@@ -191,15 +234,20 @@ def wrk(url: str, script: Path, options: argparse.Namespace, duration: int, *arg
     proc = subprocess.run(  # noqa: S603 - argv built here, no shell
         pinned(argv, options.load_cpu), capture_output=True, text=True, check=True, timeout=120
     )
+    after = None if pid is None else cpu_seconds(pid)
     line = next(line for line in proc.stdout.splitlines() if line.startswith("{"))
     raw = json.loads(line)
-    return Run(
+    run = Run(
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50_ms=raw["p50_us"] / 1e3,
         p99_ms=raw["p99_us"] / 1e3,
         non2xx=raw["non2xx"],
         socket_errors=raw["socket_errors"],
     )
+    if before is not None and after is not None and raw["requests"]:
+        main, other = (1e6 * (a - b) / raw["requests"] for a, b in zip(after, before, strict=True))
+        run.cpu_us, run.cpu_other_us = main + other, other
+    return run
 
 
 def seed(database_url: str) -> tuple[int, int]:
@@ -302,9 +350,13 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     for scenario in scenarios:
                         turn = index % len(scenario.servers)  # each round, another goes first
                         for name in scenario.servers[turn:] + scenario.servers[:turn]:
-                            url = fleet[name].url + scenario.path
+                            server = fleet[name]
                             ids = (str(first), str(count), str(offset))
-                            run = wrk(url, scenario.script, options, duration, *ids)
+                            pid = server.process.pid if server.process else None
+                            run = wrk(
+                                server.url + scenario.path, scenario.script, options, duration,
+                                *ids, pid=pid,
+                            )  # fmt: skip
                             offset += int(run.rps * duration) + 1
                             if kept:
                                 scenario.runs.setdefault(name, []).append(run)
@@ -345,6 +397,8 @@ def report(
                 "rps": round(scenario.median(name, "rps")),
                 "p50_ms": round(scenario.median(name, "p50_ms"), 2),
                 "p99_ms": round(scenario.median(name, "p99_ms"), 2),
+                "cpu_us": scenario.cpu(name, "cpu_us"),
+                "cpu_other_us": scenario.cpu(name, "cpu_other_us"),
                 "non2xx": sum(run.non2xx for run in runs),
                 "socket_errors": sum(run.socket_errors for run in runs),
             }
@@ -406,9 +460,15 @@ def main(argv: list[str]) -> None:
         for server in ("C", "P", "O"):
             if server in entry:
                 figures = entry[server]
+                cpu = (
+                    f"  cpu {figures['cpu_us']:5.0f} µs/req ({figures['cpu_other_us']:.0f} off "
+                    "the request thread)"
+                    if figures["cpu_us"] is not None
+                    else ""
+                )
                 print(
                     f"{name:16} {server}  {figures['rps']:>7} req/s  p50 {figures['p50_ms']:6.2f} "
-                    f"ms  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non2xx']}"
+                    f"ms  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non2xx']}{cpu}"
                 )
         ratios = "  ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
         print(f"{name:16} {ratios}")
