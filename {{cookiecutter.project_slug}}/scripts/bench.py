@@ -353,10 +353,8 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                             server = fleet[name]
                             ids = (str(first), str(count), str(offset))
                             pid = server.process.pid if server.process else None
-                            run = wrk(
-                                server.url + scenario.path, scenario.script, options, duration,
-                                *ids, pid=pid,
-                            )  # fmt: skip
+                            url = server.url + scenario.path
+                            run = wrk(url, scenario.script, options, duration, *ids, pid=pid)
                             offset += int(run.rps * duration) + 1
                             if kept:
                                 scenario.runs.setdefault(name, []).append(run)
