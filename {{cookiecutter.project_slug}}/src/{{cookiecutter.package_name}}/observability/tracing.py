@@ -52,9 +52,13 @@ def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     return any(environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
 
 
-def export_batch_size(environ: Mapping[str, str] = os.environ) -> int:
-    """`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` when set, else EXPORT_BATCH_SIZE."""
-    return int(environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "").strip() or EXPORT_BATCH_SIZE)
+def export_batch_size(environ: Mapping[str, str] = os.environ) -> int | None:
+    """EXPORT_BATCH_SIZE; None when `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` is set, so the SDK reads it.
+
+    The SDK parses the variable itself (a malformed value is logged, not fatal), so only the
+    default is ours.
+    """
+    return None if environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "").strip() else EXPORT_BATCH_SIZE
 
 
 def build_resource(default_service_name: str) -> Resource:
