@@ -29,6 +29,7 @@ TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
 # Regression floors: far enough below today's figures not to trip on a noisy machine.
 FLOORS = {"livez": 0.60, "item-cache-miss": 0.50, "item-cache-hit": 0.40}
+VARIANTS = ("O-untraced", "O-unlogged")  # O less one instrument each (`--breakdown`)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPat
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    args = f"--rounds 7 --duration 2 --warmup 1 --json {out}"  # 7: steadier medians
+    args = f"--rounds 7 --duration 2 --warmup 1 --breakdown --json {out}"  # 7: steadier medians
     with scratch_database("tpl_bench") as url:
         run(
             ["make", "bench", f"BENCH_ARGS={args}"],
@@ -81,15 +82,20 @@ def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPat
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
+def servers(entry: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+    """The per-server figures of one scenario (C, P, O and O's variants)."""
+    return {name: entry[name] for name in ("C", "P", "O", *VARIANTS) if name in entry}
+
+
 def describe(name: str, entry: dict) -> str:  # type: ignore[type-arg]
-    servers = ", ".join(
-        f"{s} {entry[s]['rps']} req/s p99 {entry[s]['p99_ms']:.2f} ms "
-        f"cpu {entry[s]['cpu_us']} us/req ({entry[s]['cpu_other_us']} off the request thread)"
-        for s in ("C", "P", "O")
-        if s in entry
+    figures = ", ".join(
+        f"{s} {f['rps']} req/s p99 {f['p99_ms']:.2f} ms "
+        f"cpu {f['cpu_us']} us/req ({f['cpu_other_us']} off the request thread)"
+        for s, f in servers(entry).items()
     )
     ratios = ", ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
-    return f"{name}: {servers}; {ratios}"
+    prices = ", ".join(f"{k} {v} us" for k, v in entry.get("price_us", {}).items())
+    return f"{name}: {figures}; {ratios}" + (f"; CPU per request of {prices}" if prices else "")
 
 
 def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
@@ -97,23 +103,36 @@ def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> N
         figure(describe(name, entry))
     figure(
         f"bench settings {bench['settings']}; OTLP exports received {bench['otlp_exports']}, "
-        f"service log lines {bench['service_log_lines']}"
+        f"log lines {bench['log_lines']}"
     )
     assert set(bench["scenarios"]) == set(TARGETS)
     for name, entry in bench["scenarios"].items():
-        for server in ("C", "P", "O"):
-            if server in entry:
-                assert entry[server]["non2xx"] == 0, (name, server, entry[server])
-                assert entry[server]["socket_errors"] == 0, (name, server, entry[server])
-                # CPU per request from /proc: every server spends some, mostly on the loop.
-                assert 0 <= entry[server]["cpu_other_us"] < entry[server]["cpu_us"], entry
+        for server, figures in servers(entry).items():
+            assert figures["non2xx"] == 0, (name, server, figures)
+            assert figures["socket_errors"] == 0, (name, server, figures)
+            # CPU per request from /proc: every server spends some, mostly on the loop.
+            assert 0 <= figures["cpu_other_us"] < figures["cpu_us"], (name, server, figures)
         assert entry["O/P"] >= FLOORS[name], describe(name, entry)
-    assert bench["exit_codes"] == {"C": 0, "P": 0, "O": 0}
+    assert bench["exit_codes"] == dict.fromkeys(["C", "P", "O", *VARIANTS], 0)
     assert bench["otlp_exports"] > 0, "instrumented service exported no spans"
     # Spans are encoded and sent by the exporter's thread, so its cost shows up off the loop.
     hit = bench["scenarios"]["item-cache-hit"]
     assert hit["O"]["cpu_other_us"] > 0, describe("item-cache-hit", hit)
-    assert bench["service_log_lines"] > 1000, "access lines did not reach the log file"
+    assert bench["log_lines"]["O"] > 1000, "access lines did not reach the log file"
+
+
+def test_breakdown_switches_off_one_instrument_each(bench: dict) -> None:  # type: ignore[type-arg]
+    """The variants that price traces and access lines really lack them, and only them."""
+    for name in ("item-cache-miss", "item-cache-hit"):
+        entry = bench["scenarios"][name]
+        assert set(entry["price_us"]) == {"traces", "access_log"}, describe(name, entry)
+        # No tracer provider, so no exporter thread: all of its CPU is on the loop.
+        assert entry["O-untraced"]["cpu_other_us"] == 0, describe(name, entry)
+        assert entry["O-unlogged"]["cpu_other_us"] > 0, describe(name, entry)  # still traced
+    assert "O-untraced" not in bench["scenarios"]["livez"]  # quiet: nothing to take away
+    lines = bench["log_lines"]
+    assert lines["O-untraced"] > 1000, lines  # still logs every request
+    assert lines["O-unlogged"] < lines["O"] / 100, lines  # start-up lines at most
 
 
 # Every target is an expected failure, reported per route (XPASS where met): the item routes do

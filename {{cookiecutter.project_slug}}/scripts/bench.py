@@ -8,7 +8,8 @@ All three run under the same uvicorn settings (`server_options` of
 `python -m {{ cookiecutter.package_name }}`), pinned to one core while wrk runs on another.
 Rounds interleave the servers so machine noise hits each alike; figures are round medians.
 On Linux each server's CPU time per request is read from /proc too, split into the thread that
-serves requests and the rest (O's span exporter): the price of every instrument, in µs.
+serves requests and the rest (O's span exporter). With `--breakdown`, the item routes also run
+O with traces off and O without access lines, and the CPU they save prices each instrument.
 
 Routes: `/livez` (C, P, O), and on a database `GET /api/v2/items/{id}` (P, O){% if cookiecutter.cache == "redis" %} as a cache miss
 (every request a new id: a database read plus a cache write) and as a cache hit (one warm id){% else %}, a
@@ -45,6 +46,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 SEED_ITEMS = 200_000  # more ids than one run requests, so a miss round never repeats an id
 READY_TIMEOUT = 30.0
+# `--breakdown`: O less one instrument each, by name and the instrument the saving prices.
+# The SDK's own switch wins over any OTLP endpoint the caller's environment sets.
+VARIANTS = {
+    "O-untraced": ("traces", {"OTEL_SDK_DISABLED": "true"}),
+    "O-unlogged": ("access_log", {"LOG_LEVEL": "WARNING"}),  # the access line is at INFO
+}
 # wrk prints one JSON line from `done`; `request` is only defined for the miss script.
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -110,6 +117,17 @@ class Scenario:
     def median(self, server: str, attribute: str) -> float:
         """Median over rounds of one figure."""
         return float(statistics.median(getattr(run, attribute) for run in self.runs[server]))
+
+    def saving(self, server: str, variant: str) -> int | None:
+        """Median over rounds of the CPU µs per request `variant` spends less than `server`.
+
+        Paired by round (the two ran seconds apart), so the machine's slow drift cancels out.
+        """
+        pairs = zip(self.runs[server], self.runs[variant], strict=True)
+        savings = [
+            a.cpu_us - b.cpu_us for a, b in pairs if a.cpu_us is not None and b.cpu_us is not None
+        ]
+        return round(statistics.median(savings)) if savings else None
 
     def cpu(self, server: str, attribute: str) -> int | None:
         """Median over rounds of a CPU figure, in whole µs; None without /proc."""
@@ -311,15 +329,20 @@ def servers(options: argparse.Namespace, workdir: Path, sink: str) -> dict[str, 
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": str(options.sample_ratio),
     }
-    return {
+    fleet = {
         "C": Server("C", [*serve, "bench.raw_asgi:app"], {}, workdir / "c.log"),
         "P": Server("P", [*serve, "bench.bare_fastapi:app"], bench_env, workdir / "p.log"),
         "O": Server("O", service, service_env, workdir / "o.log"),
     }
+    if options.breakdown:
+        for name, (_, change) in VARIANTS.items():
+            log = workdir / f"{name.lower()}.log"
+            fleet[name] = Server(name, service, {**service_env, **change}, log)
+    return fleet
 
 
 def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Seed, start C/P/O, warm up, run interleaved rounds; return every figure."""
+    """Seed, start C/P/O (and O's variants), warm up, run interleaved rounds; every figure."""
     first, count = seed(options.database_url)
 {%- if cookiecutter.cache == "redis" %}
     forget_cached_items(options.redis_url)
@@ -337,6 +360,9 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         Scenario("item-db", "", ["P", "O"], fresh),
 {%- endif %}
     ]
+    if options.breakdown:
+        for scenario in scenarios[1:]:  # `/livez` is quiet: no span, no line to take away
+            scenario.servers += list(VARIANTS)
     offset = 0
     phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
     with otlp_sink() as sink:
@@ -362,7 +388,8 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for name, server in fleet.items():
                 exits[name] = stop(server)
         exports = _Sink.exports
-    return report(scenarios, options, exits, exports, fleet["O"].log)
+    logs = {name: server.log for name, server in fleet.items() if name.startswith("O")}
+    return report(scenarios, options, exits, exports, logs)
 
 
 def report(
@@ -370,9 +397,9 @@ def report(
     options: argparse.Namespace,
     exits: dict[str, int | None],
     exports: int,
-    service_log: Path,
+    logs: dict[str, Path],
 ) -> dict[str, Any]:
-    """Medians and ratios as one JSON-able dict."""
+    """Medians, ratios and instrument prices as one JSON-able dict."""
     result: dict[str, Any] = {
         "settings": {
             "rounds": options.rounds,
@@ -381,11 +408,12 @@ def report(
             "sample_ratio": options.sample_ratio,
             "server_cpu": options.server_cpu,
             "load_cpu": options.load_cpu,
+            "breakdown": options.breakdown,
         },
         "scenarios": {},
         "exit_codes": exits,
         "otlp_exports": exports,
-        "service_log_lines": sum(1 for _ in service_log.open("rb")),
+        "log_lines": {name: sum(1 for _ in log.open("rb")) for name, log in logs.items()},
     }
     for scenario in scenarios:
         entry: dict[str, Any] = {}
@@ -400,10 +428,19 @@ def report(
                 "non2xx": sum(run.non2xx for run in runs),
                 "socket_errors": sum(run.socket_errors for run in runs),
             }
-        for base in ("P", "C"):
-            if base in entry:
-                entry[f"O/{base}"] = round(entry["O"]["rps"] / entry[base]["rps"], 3)
-                entry[f"p99 O/{base}"] = round(entry["O"]["p99_ms"] / entry[base]["p99_ms"], 3)
+        for name in (name for name in scenario.servers if name.startswith("O")):
+            for base in ("P", "C"):
+                if base in entry:
+                    entry[f"{name}/{base}"] = round(entry[name]["rps"] / entry[base]["rps"], 3)
+                    p99 = entry[name]["p99_ms"] / entry[base]["p99_ms"]
+                    entry[f"p99 {name}/{base}"] = round(p99, 3)
+        prices = {
+            instrument: price
+            for name, (instrument, _) in VARIANTS.items()
+            if name in entry and (price := scenario.saving("O", name)) is not None
+        }
+        if prices:
+            entry["price_us"] = prices
         result["scenarios"][scenario.name] = entry
     return result
 
@@ -441,6 +478,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--load-cpu", type=int, default=0)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the item routes on O without traces and on O without access lines",
+    )
     return parser.parse_args(argv)
 
 
@@ -455,9 +497,8 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         result = measure(options, Path(workdir))
     for name, entry in result["scenarios"].items():
-        for server in ("C", "P", "O"):
-            if server in entry:
-                figures = entry[server]
+        for server, figures in entry.items():
+            if isinstance(figures, dict) and "rps" in figures:
                 cpu = (
                     f"  cpu {figures['cpu_us']:5.0f} µs/req ({figures['cpu_other_us']:.0f} off "
                     "the request thread)"
@@ -465,11 +506,15 @@ def main(argv: list[str]) -> None:
                     else ""
                 )
                 print(
-                    f"{name:16} {server}  {figures['rps']:>7} req/s  p50 {figures['p50_ms']:6.2f} "
-                    f"ms  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non2xx']}{cpu}"
+                    f"{name:16} {server:10} {figures['rps']:>7} req/s  "
+                    f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
+                    f"non-2xx {figures['non2xx']}{cpu}"
                 )
         ratios = "  ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
         print(f"{name:16} {ratios}")
+        if "price_us" in entry:
+            prices = ", ".join(f"{k} {v} µs" for k, v in entry["price_us"].items())
+            print(f"{name:16} CPU per request each instrument costs O: {prices}")
     text_result = json.dumps(result, indent=2)
     if options.json:
         options.json.write_text(text_result)
