@@ -52,6 +52,7 @@ VARIANTS = {
     "O-untraced": ("traces", {"OTEL_SDK_DISABLED": "true"}),
     "O-unlogged": ("access_log", {"LOG_LEVEL": "WARNING"}),  # the access line is at INFO
 }
+SERVICES = ("O", *VARIANTS)  # every process that runs the service itself
 # wrk prints one JSON line from `done`; `request` is only defined for the miss script.
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -388,7 +389,7 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for name, server in fleet.items():
                 exits[name] = stop(server)
         exports = _Sink.exports
-    logs = {name: server.log for name, server in fleet.items() if name.startswith("O")}
+    logs = {name: fleet[name].log for name in SERVICES if name in fleet}
     return report(scenarios, options, exits, exports, logs)
 
 
@@ -428,7 +429,7 @@ def report(
                 "non2xx": sum(run.non2xx for run in runs),
                 "socket_errors": sum(run.socket_errors for run in runs),
             }
-        for name in (name for name in scenario.servers if name.startswith("O")):
+        for name in (name for name in SERVICES if name in entry):
             for base in ("P", "C"):
                 if base in entry:
                     entry[f"{name}/{base}"] = round(entry[name]["rps"] / entry[base]["rps"], 3)
@@ -497,8 +498,9 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         result = measure(options, Path(workdir))
     for name, entry in result["scenarios"].items():
-        for server, figures in entry.items():
-            if isinstance(figures, dict) and "rps" in figures:
+        for server in ("C", "P", *SERVICES):
+            if server in entry:
+                figures = entry[server]
                 cpu = (
                     f"  cpu {figures['cpu_us']:5.0f} µs/req ({figures['cpu_other_us']:.0f} off "
                     "the request thread)"
