@@ -95,7 +95,24 @@ def describe(name: str, entry: dict) -> str:  # type: ignore[type-arg]
     )
     ratios = ", ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
     prices = ", ".join(f"{k} {v} us" for k, v in entry.get("price_us", {}).items())
-    return f"{name}: {figures}; {ratios}" + (f"; CPU per request of {prices}" if prices else "")
+    return (
+        f"{name}: {figures}; {ratios}"
+        + (f"; CPU per request of {prices}" if prices else "")
+        + allowance(name, entry)
+    )
+
+
+def allowance(name: str, entry: dict) -> str:  # type: ignore[type-arg]
+    """The CPU per request the target leaves O beyond P's, to set against the prices above.
+
+    The server runs on one core that wrk keeps busy, so req/s is the inverse of CPU per request
+    and O/P >= t means O may spend at most P's CPU / t.
+    """
+    p_cpu = entry.get("P", {}).get("cpu_us")
+    if p_cpu is None:
+        return ""
+    extra = p_cpu / TARGETS[name] - p_cpu
+    return f"; O/P >= {TARGETS[name]:.2f} leaves O {extra:.0f} us per request beyond P's {p_cpu}"
 
 
 def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
@@ -135,10 +152,15 @@ def test_breakdown_switches_off_one_instrument_each(bench: dict) -> None:  # typ
     assert lines["O-unlogged"] < lines["O"] / 100, lines  # start-up lines at most
 
 
-# Every target is an expected failure, reported per route (XPASS where met): the item routes do
-# not reach theirs yet, and /livez, met in every run so far (O/P 0.70-0.91), sits within this
-# shared VM's run-to-run noise (about +-0.1) of its line, so one noisy run must not block CI.
-@pytest.mark.xfail(reason="item routes below target; /livez within noise of it", strict=False)
+# Every target is an expected failure, reported per route (XPASS where met). On the item routes
+# the price of traces and of the access line alone exceeds what the target leaves O beyond P
+# (each failure message sets one against the other). /livez, met in every run so far (O/P
+# 0.70-0.91), sits within this shared VM's run-to-run noise (about +-0.1) of its line, so one
+# noisy run must not block CI.
+@pytest.mark.xfail(
+    reason="item routes: instruments cost more than the target allows; /livez within noise",
+    strict=False,
+)
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_service_meets_the_targets(bench: dict, name: str) -> None:  # type: ignore[type-arg]
     entry = bench["scenarios"][name]
