@@ -3,12 +3,14 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -78,6 +80,25 @@ async def test_unhandled_error_is_a_500_problem_without_trace(app: FastAPI) -> N
     assert response.headers["content-type"] == PROBLEM
     assert "internal detail" not in response.text
     assert "Traceback" not in response.text
+
+
+async def test_an_error_after_the_response_started_reaches_the_server(app: FastAPI) -> None:
+    """Too late for a problem: the error goes on to the server, which logs it and cuts the body."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise RuntimeError("mid-stream")
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(chunks())
+
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        with pytest.raises(RuntimeError, match="mid-stream"):
+            await client.get("/stream")
 
 
 @pytest.mark.parametrize(
