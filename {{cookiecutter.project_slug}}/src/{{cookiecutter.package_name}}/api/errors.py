@@ -102,7 +102,7 @@ def is_unavailable(exc: Exception) -> bool:
     """
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, PoolTimeoutError | OSError | TimeoutError)
+    return isinstance(exc, PoolTimeoutError | OSError)  # OSError: ConnectionError, TimeoutError
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -167,7 +167,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
-    for kind in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
+    for kind in (DBAPIError, PoolTimeoutError, OSError):
         app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _outer_error)
     app.add_middleware(ServerErrorProblems)
