@@ -155,7 +155,7 @@ def asyncapi(settings: Settings) -> str:
     worker = Worker.from_settings(settings)
     spec = AsyncAPI(
         worker.bus.broker,
-        title={{ cookiecutter.project_name | tojson }},
+        title={{ cookiecutter.project_name | tojson | replace('\\"', '\\u0022') }},
         version="0.1.0",
         description="Events of {{ cookiecutter.project_slug }}; payloads are pydantic models.",
     )
