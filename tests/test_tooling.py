@@ -1,0 +1,137 @@
+"""The generated project's own tooling: it bootstraps uv, and `cruft update` follows the template.
+
+Both install a generated project, so they are `deep` like the quality gates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE, find_python, generate, project_env, require, run
+
+pytestmark = pytest.mark.deep
+
+
+def bare_path(python: str) -> str:
+    """A PATH with the wanted Python, make and coreutils, and no uv anywhere on it."""
+    path = os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    require(shutil.which("make", path=path), "make is not installed")
+    assert shutil.which("uv", path=path) is None, f"uv is on the bare PATH {path}"
+    return path
+
+
+def test_make_install_bootstraps_uv_with_only_python_and_make(tmp_path: Path) -> None:
+    """`make check` right after generating must not fail on `uv: No such file or directory`."""
+    env = project_env("3.13")
+    root = generate({}, tmp_path, lock_with=env)
+    python = find_python("3.13")
+    assert python is not None
+    # The machine's network and cache settings stay; any uv or virtualenv of the caller goes.
+    clean = {k: v for k, v in os.environ.items() if k not in {"UV", "VIRTUAL_ENV", "PATH"}}
+    proc = subprocess.run(
+        ["make", "install"],
+        cwd=root,
+        env={**clean, "PATH": bare_path(python), "UV_PYTHON": python},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert (root / ".tools/bin/uv").is_file()
+    assert (root / ".venv/bin/python").is_file()
+    assert ".tools/" in (root / ".gitignore").read_text().splitlines()
+
+
+GIT = ["git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com"]
+# Not template output: the lock is re-made by `uv lock`, .cruft.json is cruft's own record.
+NOT_COMPARED = {".git", ".venv", "uv.lock", ".cruft.json", ".tools"}
+
+
+def template_repo(root: Path) -> tuple[str, str]:
+    """A git repository of this template with two commits: an older variant, then the tree
+    as it is now. Returns both commits; HEAD is left on the newer one."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        source = TEMPLATE / rel
+        if source.is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / rel)
+    main = root / SLUG_DIR / "src/{{cookiecutter.package_name}}/__main__.py"
+    current = main.read_text()
+    note = root / SLUG_DIR / "docs/retired-note.md"
+    run([*GIT, "init", "-q", "-b", "main"], cwd=root)
+    main.write_text(current.replace(OLD_MARKER[1], OLD_MARKER[0], 1))
+    note.write_text("A file the newer template no longer ships.\n")
+    run([*GIT, "add", "-A"], cwd=root)
+    run([*GIT, "commit", "-q", "-m", "older"], cwd=root)
+    older = run(["git", "rev-parse", "HEAD"], cwd=root).stdout.strip()
+    main.write_text(current)
+    note.unlink()
+    run([*GIT, "commit", "-q", "-am", "newer"], cwd=root)
+    newer = run(["git", "rev-parse", "HEAD"], cwd=root).stdout.strip()
+    return older, newer
+
+
+SLUG_DIR = "{{cookiecutter.project_slug}}"
+OLD_MARKER = ("serve the app with uvicorn (older)", "serve the app with uvicorn")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not NOT_COMPARED & set(p.relative_to(root).parts)
+    }
+
+
+def test_cruft_update_brings_a_template_change_into_a_made_project(tmp_path: Path) -> None:
+    """`cookiecutter .` at an older commit, then `cruft update`: the project becomes what the
+    newer template renders, `cruft check` agrees, and `make check` passes."""
+    env = project_env("3.13")
+    template = tmp_path / "template"
+    template.mkdir()
+    older, newer = template_repo(template)
+    run(["git", "checkout", "-q", older], cwd=template)
+    cookiecutter = [str(Path(sys.executable).with_name("cookiecutter")), "--no-input"]
+    made = tmp_path / "made"
+    run([*cookiecutter, "--output-dir", str(made), "."], cwd=template, env=env)
+    project = made / "orders-service"
+    state = json.loads((project / ".cruft.json").read_text())
+    assert state["template"] == str(template.resolve())
+    assert state["commit"] == older
+    assert OLD_MARKER[0] in (project / "src/orders_service/__main__.py").read_text()
+
+    run(["git", "checkout", "-q", "main"], cwd=template)
+    run([*GIT, "init", "-q"], cwd=project)
+    run([*GIT, "add", "-A"], cwd=project)
+    run([*GIT, "commit", "-q", "-m", "generated"], cwd=project)
+    cruft = str(Path(sys.executable).with_name("cruft"))
+    stale = subprocess.run(
+        [cruft, "check"], cwd=project, env={**os.environ, **env}, capture_output=True, check=False
+    )
+    assert stale.returncode == 1, f"a project one commit behind passed `cruft check`: {stale}"
+    run([cruft, "update", "--skip-apply-ask", "--allow-untracked-files"], cwd=project, env=env)
+
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == newer
+    fresh = tmp_path / "fresh"
+    run(
+        [*cookiecutter, "--output-dir", str(fresh), "."],
+        cwd=template,
+        env={"TEMPLATE_SKIP_LOCK": "1"},
+    )
+    assert tree(project) == tree(fresh / "orders-service")
+    run([cruft, "check"], cwd=project, env=env, timeout=120)
+    run(["make", "check"], cwd=project, env=env, timeout=1200)
