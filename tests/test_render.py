@@ -181,3 +181,28 @@ def test_every_answer_has_a_prompt() -> None:
         text = prompts[key] if isinstance(prompts[key], str) else prompts[key]["__prompt__"]
         assert "_" not in text, f"{key}: {text!r} is a variable name, not human wording"
         assert text[:1].isupper(), f"{key}: {text!r} is not a sentence"
+
+
+def test_cookiecutter_dot_records_where_cruft_finds_the_template(tmp_path: Path) -> None:
+    """`make demo` and `cookiecutter .` give the template as "."; `.cruft.json` must not."""
+    run(
+        [
+            str(Path(sys.executable).with_name("cookiecutter")),
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            ".",
+        ],
+        cwd=TEMPLATE,
+        env={"TEMPLATE_SKIP_LOCK": "1"},
+    )
+    state = json.loads((tmp_path / "orders-service/.cruft.json").read_text())
+    head = run(["git", "rev-parse", "HEAD"], cwd=TEMPLATE).stdout.strip()
+    top = run(["git", "rev-parse", "--show-toplevel"], cwd=TEMPLATE).stdout.strip()
+    assert Path(state["template"]).is_absolute()
+    assert Path(state["template"]).resolve() == Path(top).resolve()
+    assert state["commit"] == head
+    assert state["directory"] is None
+    assert "skip" not in state, "the skip list lives in pyproject.toml, where cruft create keeps it"
+    pyproject = tomllib.loads((tmp_path / "orders-service/pyproject.toml").read_text())
+    assert {"uv.lock", ".cruft.json"} <= set(pyproject["tool"]["cruft"]["skip"])
