@@ -1,6 +1,6 @@
 """The generated project's own tooling: it bootstraps uv, and `cruft update` follows the template.
 
-Both install a generated project, so they are `deep` like the quality gates.
+The tests that install a generated project are `deep` like the quality gates.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEMPLATE, find_python, generate, project_env, require, run
-
-pytestmark = pytest.mark.deep
 
 
 def bare_path(python: str) -> str:
@@ -27,6 +26,7 @@ def bare_path(python: str) -> str:
     return path
 
 
+@pytest.mark.deep
 def test_make_install_bootstraps_uv_with_only_python_and_make(tmp_path: Path) -> None:
     """`make check` right after generating must not fail on `uv: No such file or directory`."""
     env = project_env("3.13")
@@ -97,6 +97,7 @@ def tree(root: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.deep
 def test_cruft_update_brings_a_template_change_into_a_made_project(tmp_path: Path) -> None:
     """`cookiecutter .` at an older commit, then `cruft update`: the project becomes what the
     newer template renders, `cruft check` agrees, and `make check` passes."""
@@ -135,3 +136,28 @@ def test_cruft_update_brings_a_template_change_into_a_made_project(tmp_path: Pat
     assert tree(project) == tree(fresh / "orders-service")
     run([cruft, "check"], cwd=project, env=env, timeout=120)
     run(["make", "check"], cwd=project, env=env, timeout=1200)
+
+
+def test_cruft_create_keeps_the_skip_list_and_its_own_record(tmp_path: Path) -> None:
+    """cruft writes .cruft.json after the hooks; what cruft update skips must survive that."""
+    template = tmp_path / "template"
+    template.mkdir()
+    _, newer = template_repo(template)
+    cruft = str(Path(sys.executable).with_name("cruft"))
+    out = tmp_path / "out"
+    run(
+        [cruft, "create", "--no-input", "--output-dir", str(out), str(template)],
+        cwd=tmp_path,
+        env={"TEMPLATE_SKIP_LOCK": "1"},
+    )
+    project = out / "orders-service"
+    state = json.loads((project / ".cruft.json").read_text())
+    assert state["template"] == str(template)
+    assert state["commit"] == newer
+    assert state["context"]["cookiecutter"]["project_slug"] == "orders-service"
+    skip = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["cruft"]["skip"]
+    assert {"uv.lock", ".cruft.json"} <= set(skip)
+    run([*GIT, "init", "-q"], cwd=project)
+    run([*GIT, "add", "-A"], cwd=project)
+    run([*GIT, "commit", "-q", "-m", "created"], cwd=project)
+    run([cruft, "check"], cwd=project)
