@@ -162,7 +162,7 @@ def lock(root: Path) -> str:
         return "Lock step skipped (TEMPLATE_SKIP_LOCK=1): run `uv lock` before `make test`."
     uv = shutil.which("uv")
     if uv is None:
-        return "uv is not installed: `pip install uv`, then run `uv lock` in the project."
+        return "uv is not on PATH: `make install` in the project installs it and writes uv.lock."
     proc = subprocess.run(
         [uv, "lock", "--quiet"], cwd=root, capture_output=True, text=True, check=False
     )

@@ -28,9 +28,11 @@ def bare_path(python: str) -> str:
 
 @pytest.mark.deep
 def test_make_install_bootstraps_uv_with_only_python_and_make(tmp_path: Path) -> None:
-    """`make check` right after generating must not fail on `uv: No such file or directory`."""
-    env = project_env("3.13")
-    root = generate({}, tmp_path, lock_with=env)
+    """`make check` right after generating must not fail on `uv: No such file or directory`,
+    nor on a missing uv.lock when the post-gen hook found no uv to lock with."""
+    # Generated where uv is missing too: the post-gen hook could not lock.
+    root = generate({}, tmp_path)
+    assert not (root / "uv.lock").exists()
     python = find_python("3.13")
     assert python is not None
     # The machine's network and cache settings stay; any uv or virtualenv of the caller goes.
@@ -46,6 +48,7 @@ def test_make_install_bootstraps_uv_with_only_python_and_make(tmp_path: Path) ->
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert (root / ".tools/bin/uv").is_file()
+    assert (root / "uv.lock").is_file()
     assert (root / ".venv/bin/python").is_file()
     assert ".tools/" in (root / ".gitignore").read_text().splitlines()
 
