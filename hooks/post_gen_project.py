@@ -129,6 +129,7 @@ def cruft_state(answers: dict[str, object]) -> dict[str, object]:
     prefix, _, rest = given.partition(":")
     remote = prefix in ABBREVIATIONS or bool(REPO_URL.match(given))
     template = ABBREVIATIONS[prefix].format(rest) if prefix in ABBREVIATIONS else given
+    template = template.removeprefix("git+")  # cookiecutter's VCS marker; git cannot clone it
     checkout = template_dir(str(answers.get("_repo_dir", given)))
     commit = directory = None
     if checkout is not None:

@@ -164,3 +164,27 @@ def test_cruft_create_keeps_the_skip_list_and_its_own_record(tmp_path: Path) -> 
     run([*GIT, "add", "-A"], cwd=project)
     run([*GIT, "commit", "-q", "-m", "created"], cwd=project)
     run([cruft, "check"], cwd=project)
+
+
+def test_a_template_from_a_git_url_records_a_url_cruft_can_clone(tmp_path: Path) -> None:
+    """cookiecutter's `git+` prefix means nothing to git; cruft must get a clonable URL."""
+    template = tmp_path / "template"
+    template.mkdir()
+    _, newer = template_repo(template)
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'clones'}/\nreplay_dir: {tmp_path}/\n")
+    cookiecutter = [str(Path(sys.executable).with_name("cookiecutter")), "--no-input"]
+    out = tmp_path / "out"
+    url = f"file://{template}"
+    run(
+        [*cookiecutter, "--config-file", str(config), "-o", str(out), f"git+{url}"],
+        cwd=tmp_path,
+        env={"TEMPLATE_SKIP_LOCK": "1"},
+    )
+    project = out / "orders-service"
+    state = json.loads((project / ".cruft.json").read_text())
+    assert (state["template"], state["commit"]) == (url, newer)
+    run([*GIT, "init", "-q"], cwd=project)
+    run([*GIT, "add", "-A"], cwd=project)
+    run([*GIT, "commit", "-q", "-m", "generated"], cwd=project)
+    run([str(Path(sys.executable).with_name("cruft")), "check"], cwd=project)
