@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import statistics
 import sys
 import time
 import tomllib
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cookiecutter.main import cookiecutter
 
 from tests.conftest import TEMPLATE, Figure, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
@@ -101,13 +103,31 @@ def test_every_choice_is_rendered_somewhere() -> None:
     assert every <= rendered, f"never rendered: {sorted(every - rendered)}"
 
 
-def test_render_time_without_lock(render: Render, figure: Figure) -> None:
-    """Render plus hooks must stay fast (target < 2 s without the lock step)."""
-    start = time.perf_counter()
-    render()
-    elapsed = time.perf_counter() - start
-    figure(f"render+hooks without lock: {elapsed:.2f} s")
-    assert elapsed < 2.0
+@pytest.mark.timing
+def test_render_time_without_lock(tmp_path: Path, figure: Figure) -> None:
+    """The hooks (validation, pruning, .cruft.json) cost little next to rendering itself.
+
+    A ratio against a render without hooks in the same run, not a wall-clock limit.
+    """
+
+    def seconds(accept_hooks: bool, attempt: int) -> float:
+        start = time.perf_counter()
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path / f"{accept_hooks}-{attempt}"),
+            accept_hooks=accept_hooks,
+        )
+        return time.perf_counter() - start
+
+    # Interleaved, so a neighbour's burst of load hits both kinds of render alike.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEMPLATE_SKIP_LOCK", "1")
+        pairs = [(seconds(False, attempt), seconds(True, attempt)) for attempt in range(5)]
+    bare = statistics.median(b for b, _ in pairs)
+    hooked = statistics.median(h for _, h in pairs)
+    figure(f"render {bare:.2f} s, render+hooks without lock {hooked:.2f} s ({hooked / bare:.1f}x)")
+    assert hooked < 2 * bare
 
 
 TRICKY_NAME = 'Bob\'s "Quote" \\ Service $HOME'
