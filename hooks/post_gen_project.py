@@ -160,7 +160,7 @@ def write_cruft(root: Path, answers: dict[str, object]) -> None:
 
 def lock(root: Path) -> str:
     if os.environ.get("TEMPLATE_SKIP_LOCK") == "1":
-        return "Lock step skipped (TEMPLATE_SKIP_LOCK=1): run `uv lock` before `make test`."
+        return "Lock step skipped (TEMPLATE_SKIP_LOCK=1): `make install` writes uv.lock."
     uv = shutil.which("uv")
     if uv is None:
         return "uv is not on PATH: `make install` in the project installs it and writes uv.lock."
