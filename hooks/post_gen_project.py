@@ -153,8 +153,10 @@ def write_cruft(root: Path, answers: dict[str, object]) -> None:
     """
     if "_commit" in answers:
         return
-    context = {k: v for k, v in answers.items() if not k.startswith("_") or k == "_template"}
-    state = {**cruft_state(answers), "context": {"cookiecutter": context}}
+    state = cruft_state(answers)
+    context = {k: v for k, v in answers.items() if not k.startswith("_")}
+    context.update(_template=state["template"], _commit=state["commit"])  # as cruft records them
+    state["context"] = {"cookiecutter": context}
     (root / ".cruft.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
