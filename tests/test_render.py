@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import statistics
 import sys
-import time
 import tomllib
 from collections.abc import Callable
 from fnmatch import fnmatch
@@ -15,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
 
-from tests.conftest import TEMPLATE, Figure, Render, run
+from tests.conftest import TEMPLATE, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
 
 RENDERS = [{}, *SINGLE, *PAIRS]
@@ -101,33 +98,6 @@ def test_every_choice_is_rendered_somewhere() -> None:
     rendered = {(k, v) for answers in RENDERS for k, v in {**DEFAULTS, **answers}.items()}
     every = {(k, v) for k, values in CHOICES.items() for v in values}
     assert every <= rendered, f"never rendered: {sorted(every - rendered)}"
-
-
-@pytest.mark.timing
-def test_render_time_without_lock(tmp_path: Path, figure: Figure) -> None:
-    """The hooks (validation, pruning, .cruft.json) cost little next to rendering itself.
-
-    A ratio against a render without hooks in the same run, not a wall-clock limit.
-    """
-
-    def seconds(accept_hooks: bool, attempt: int) -> float:
-        start = time.perf_counter()
-        cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            output_dir=str(tmp_path / f"{accept_hooks}-{attempt}"),
-            accept_hooks=accept_hooks,
-        )
-        return time.perf_counter() - start
-
-    # Interleaved, so a neighbour's burst of load hits both kinds of render alike.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEMPLATE_SKIP_LOCK", "1")
-        pairs = [(seconds(False, attempt), seconds(True, attempt)) for attempt in range(5)]
-    bare = statistics.median(b for b, _ in pairs)
-    hooked = statistics.median(h for _, h in pairs)
-    figure(f"render {bare:.2f} s, render+hooks without lock {hooked:.2f} s ({hooked / bare:.1f}x)")
-    assert hooked < 2 * bare
 
 
 TRICKY_NAME = 'Bob\'s "Quote" \\ Service $HOME'
