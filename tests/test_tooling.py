@@ -20,7 +20,7 @@ from tests.conftest import TEMPLATE, find_python, generate, project_env, require
 
 def bare_path(python: str) -> str:
     """A PATH with the wanted Python, make and coreutils, and no uv anywhere on it."""
-    path = os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    path = os.pathsep.join([str(Path(python).parent), "/usr/bin", "/bin"])
     require(shutil.which("make", path=path), "make is not installed")
     assert shutil.which("uv", path=path) is None, f"uv is on the bare PATH {path}"
     return path
