@@ -11,7 +11,7 @@ space := $(empty) $(empty)
 export PATH := $(abspath $(BIN)):$(subst $(space),:,$(PYENV_BINS)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint system-deps clean
+.PHONY: help new demo test lint system-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,9 +24,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 	$(BIN)/uv sync --frozen --python $(BIN)/python
 	@touch $@
 
+# new.py is cookiecutter with one line per bad answer instead of cookiecutter's traceback.
+OUT ?= .
+new: $(VENV)/.synced ## generate a service, asking each question (OUT=dir, ANSWERS='cache=none ...')
+	$(BIN)/python new.py --output-dir $(OUT) $(ANSWERS)
+
 demo: $(VENV)/.synced ## generate the default service into ./demo and serve it on 127.0.0.1:8000
 	rm -rf demo
-	$(BIN)/cookiecutter --no-input --output-dir demo .
+	$(BIN)/python new.py --no-input --output-dir demo
 	$(MAKE) -C demo/orders-service run
 
 system-deps: ## install the Debian packages the image, chart and rule tests use (root or sudo)
@@ -38,8 +43,8 @@ system-deps: ## install the Debian packages the image, chart and rule tests use 
 	fi
 
 lint: $(VENV)/.synced ## lint and type-check the template's own code (hooks, tests)
-	$(BIN)/ruff check hooks tests
-	$(BIN)/ruff format --check hooks tests
+	$(BIN)/ruff check hooks tests new.py
+	$(BIN)/ruff format --check hooks tests new.py
 	$(BIN)/mypy
 
 # Timing tests (benchmark, render and `make test` speed) run after the parallel suite, alone:

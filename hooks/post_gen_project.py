@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,38 +90,82 @@ def prune(root: Path, answers: dict[str, object]) -> None:
             target.unlink()
 
 
-def template_commit(repo_dir: str) -> str | None:
-    git = shutil.which("git")
-    if not git or not (Path(repo_dir) / ".git").exists():
+# cookiecutter's built-in abbreviations; cruft needs the URL they stand for.
+ABBREVIATIONS = {
+    "gh": "https://github.com/{0}.git",
+    "gl": "https://gitlab.com/{0}.git",
+    "bb": "https://bitbucket.org/{0}",
+}
+# What cookiecutter treats as a repository URL rather than a local path.
+REPO_URL = re.compile(r"^((((git|hg)\+)?(git|ssh|file|https?):(//)?)|(\w+@[\w.]+))")
+
+
+def git(*args: str, cwd: Path) -> str | None:
+    """Output of a git command, or None when git is missing or the directory is no checkout."""
+    found = shutil.which("git")
+    if found is None or not cwd.is_dir():
         return None
-    proc = subprocess.run(
-        [git, "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([found, *args], cwd=cwd, capture_output=True, text=True, check=False)
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def write_cruft(root: Path, answers: dict[str, object]) -> None:
-    """Record answers like `cruft create` does, so `cruft update` can follow the template."""
-    context = {k: v for k, v in answers.items() if not k.startswith("_") or k == "_template"}
-    template = str(answers.get("_template", ""))
-    commit = template_commit(str(answers.get("_repo_dir", template)))
-    cruft = {
+def template_dir(repo_dir: str) -> Path | None:
+    """The template checkout as an absolute path.
+
+    cookiecutter records a local template as typed (often "."), relative to where it was run;
+    while hooks run, that process works inside the template, so its cwd is the answer.
+    """
+    path = Path(repo_dir)
+    if not path.is_absolute():
+        parent = Path(f"/proc/{os.getppid()}/cwd")  # Linux; elsewhere the shell's PWD
+        base = parent.resolve() if parent.exists() else Path(os.environ.get("PWD", "."))
+        path = base if (base / "cookiecutter.json").is_file() else base / path
+    return path.resolve() if (path / "cookiecutter.json").is_file() else None
+
+
+def cruft_state(answers: dict[str, object]) -> dict[str, object]:
+    """Where `cruft update` finds the template (path or URL) and the commit it was made from."""
+    given = str(answers.get("_template", ""))
+    prefix, _, rest = given.partition(":")
+    remote = prefix in ABBREVIATIONS or bool(REPO_URL.match(given))
+    template = ABBREVIATIONS[prefix].format(rest) if prefix in ABBREVIATIONS else given
+    template = template.removeprefix("git+")  # cookiecutter's VCS marker; git cannot clone it
+    checkout = template_dir(str(answers.get("_repo_dir", given)))
+    commit = directory = None
+    if checkout is not None:
+        commit = git("rev-parse", "HEAD", cwd=checkout)
+        top = git("rev-parse", "--show-toplevel", cwd=checkout)
+        root = Path(top).resolve() if top else checkout
+        template = template if remote else str(root)
+        directory = checkout.relative_to(root).as_posix() if root != checkout else None
+    return {
         "template": template,
         "commit": commit,
-        "checkout": None,
-        "context": {"cookiecutter": context},
-        "directory": None,
-        "skip": [".git", "uv.lock"],
+        "checkout": answers.get("_checkout"),
+        "directory": directory,
     }
-    (root / ".cruft.json").write_text(json.dumps(cruft, indent=2, sort_keys=True) + "\n")
+
+
+def write_cruft(root: Path, answers: dict[str, object]) -> None:
+    """Record answers like `cruft create` does, so `cruft update` can follow the template.
+
+    Under cruft itself (its context carries `_commit`) cruft writes this file after the hook.
+    """
+    if "_commit" in answers:
+        return
+    state = cruft_state(answers)
+    context = {k: v for k, v in answers.items() if not k.startswith("_")}
+    context.update(_template=state["template"], _commit=state["commit"])  # as cruft records them
+    state["context"] = {"cookiecutter": context}
+    (root / ".cruft.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def lock(root: Path) -> str:
     if os.environ.get("TEMPLATE_SKIP_LOCK") == "1":
-        return "Lock step skipped (TEMPLATE_SKIP_LOCK=1): run `uv lock` before `make test`."
+        return "Lock step skipped (TEMPLATE_SKIP_LOCK=1): `make install` writes uv.lock."
     uv = shutil.which("uv")
     if uv is None:
-        return "uv is not installed: `pip install uv`, then run `uv lock` in the project."
+        return "uv is not on PATH: `make install` in the project installs it and writes uv.lock."
     proc = subprocess.run(
         [uv, "lock", "--quiet"], cwd=root, capture_output=True, text=True, check=False
     )

@@ -18,6 +18,7 @@ DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+MAX_NAME = 60  # the name is a Python string on one line of the generated code
 MAX_SLUG = 53  # Helm release names and "<slug>-<suffix>" resources must stay <= 63 chars.
 CHOICES = {
     "python_version": ("3.13", "3.12"),
@@ -60,44 +61,61 @@ DEPENDENCIES = frozenset(
 )
 
 
-def problems(answers: dict[str, str]) -> list[str]:
-    """Return one message per invalid answer: field, value and the rule it breaks."""
-    found: list[str] = []
+def text_problems(answers: dict[str, str]) -> list[tuple[str, str]]:
+    """Free-text answers: present, one line, and short enough for one line of code."""
+    found: list[tuple[str, str]] = []
+    for field in ("project_name", "author"):
+        if not answers.get(field, "").strip():
+            found.append((field, "must not be empty"))
+    if len(answers.get("project_name", "")) > MAX_NAME:
+        found.append(("project_name", f"must be at most {MAX_NAME} characters"))
+    for field in ("project_name", "description", "author"):
+        if any(not char.isprintable() for char in answers.get(field, "")):
+            found.append((field, "must be one line of printable text"))
+    if not EMAIL.fullmatch(answers.get("email", "")):
+        found.append(("email", "must be an e-mail address like name@example.com"))
+    if not GITHUB_OWNER.fullmatch(answers.get("github_owner", "")):
+        found.append(("github_owner", "must be a GitHub user or organisation name"))
+    return found
 
-    def bad(field: str, rule: str) -> None:
-        found.append(f"{field}={answers.get(field, '')!r} is invalid: {rule}")
 
+def name_problems(answers: dict[str, str]) -> list[tuple[str, str]]:
+    """The slug must be a DNS label, the package an importable name that shadows nothing."""
+    found: list[tuple[str, str]] = []
     slug = answers.get("project_slug", "")
     package = answers.get("package_name", "")
-    if not answers.get("project_name", "").strip():
-        bad("project_name", "must not be empty")
-    slug_ok = bool(DNS_LABEL.fullmatch(slug)) and len(slug) <= MAX_SLUG
     if not DNS_LABEL.fullmatch(slug):
-        bad(
-            "project_slug",
-            "must be a Kubernetes DNS label: lowercase letters, digits and '-', "
-            "starting with a letter and ending with a letter or digit",
+        found.append(
+            (
+                "project_slug",
+                "must be a Kubernetes DNS label: lowercase letters, digits and '-', "
+                "starting with a letter and ending with a letter or digit",
+            )
         )
     elif len(slug) > MAX_SLUG:
-        bad("project_slug", f"must be at most {MAX_SLUG} characters (got {len(slug)})")
-    if not slug_ok and package == slug.replace("-", "_"):
-        pass  # derived from the bad slug: report the cause once, not its echo
-    elif not PACKAGE.fullmatch(package) or keyword.iskeyword(package):
-        bad("package_name", "must be a valid lowercase Python identifier")
+        found.append(("project_slug", f"must be at most {MAX_SLUG} characters (got {len(slug)})"))
+    if found and package == slug.replace("-", "_"):
+        return found  # derived from the bad slug: report the cause once, not its echo
+    if not PACKAGE.fullmatch(package) or keyword.iskeyword(package):
+        found.append(("package_name", "must be a valid lowercase Python identifier"))
     elif package in sys.stdlib_module_names:
-        bad("package_name", "must not shadow a standard-library module")
+        found.append(("package_name", "must not shadow a standard-library module"))
     elif package in DEPENDENCIES:
-        bad("package_name", "must not shadow a dependency or tool of the generated project")
-    if not EMAIL.fullmatch(answers.get("email", "")):
-        bad("email", "must be an e-mail address like name@example.com")
-    if not answers.get("author", "").strip():
-        bad("author", "must not be empty")
-    if not GITHUB_OWNER.fullmatch(answers.get("github_owner", "")):
-        bad("github_owner", "must be a GitHub user or organisation name")
-    for field, allowed in CHOICES.items():
-        if answers.get(field) not in allowed:
-            bad(field, f"must be one of {', '.join(allowed)}")
+        found.append(
+            ("package_name", "must not shadow a dependency or tool of the generated project")
+        )
     return found
+
+
+def problems(answers: dict[str, str]) -> list[str]:
+    """Return one message per invalid answer: field, value and the rule it breaks."""
+    found = [*text_problems(answers), *name_problems(answers)]
+    found += [
+        (field, f"must be one of {', '.join(allowed)}")
+        for field, allowed in CHOICES.items()
+        if answers.get(field) not in allowed
+    ]
+    return [f"{field}={answers.get(field, '')!r} is invalid: {rule}" for field, rule in found]
 
 
 def main() -> int:

@@ -26,7 +26,10 @@ BAD_ANSWERS = [
     ({"email": "not-an-email"}, "email", "e-mail address"),
     ({"email": "a@b"}, "email", "e-mail address"),
     ({"github_owner": "-bad-"}, "github_owner", "GitHub"),
-    ({"project_name": "Orders & Co!"}, "project_slug", "DNS label"),
+    ({"project_name": "N" * 61}, "project_name", "at most 60"),
+    ({"project_name": "9 Lives"}, "project_slug", "starting with a letter"),
+    ({"description": "two\nlines"}, "description", "one line"),
+    ({"project_name": "Tab\there"}, "project_name", "one line"),
     ({"author": ""}, "author", "must not be empty"),
 ]
 UNKNOWN_CHOICES = [
@@ -75,7 +78,7 @@ def test_bad_answer_is_rejected(
     if field in answers:
         assert repr(value) in line
     elif field == "project_slug":
-        assert "'orders-&-co!'" in line
+        assert "'9-lives'" in line
     assert list(tmp_path.iterdir()) == [], "a rejected answer left files behind"
 
 
@@ -95,3 +98,47 @@ def test_good_answers_generate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "billing-api" / "src" / "billing_api" / "app.py").is_file()
     assert "make run" in proc.stdout
+
+
+NEW = TEMPLATE / "new.py"
+WRAPPED = [
+    ({"project_slug": "Bad"}, "error: project_slug='Bad' is invalid: must be a Kubernetes"),
+    ({"messaging": "kafkaa"}, "error: messaging='kafkaa' is invalid: must be one of rabbitmq, "),
+    ({"python_version": "3.9"}, "error: python_version='3.9' is invalid: must be one of 3.13"),
+    ({"messagin": "kafka"}, "error: messagin is not a question of this template"),
+]
+
+
+@pytest.mark.parametrize(("answers", "expected"), WRAPPED, ids=[e[7:30] for _, e in WRAPPED])
+def test_make_new_says_what_is_wrong_in_one_line(
+    tmp_path: Path, answers: dict[str, str], expected: str
+) -> None:
+    """`make new` (new.py): the reason, at most cookiecutter's "Stopping generation", no trace."""
+    proc = subprocess.run(
+        [sys.executable, str(NEW), "--no-input", "--output-dir", str(tmp_path)]
+        + [f"{k}={v}" for k, v in answers.items()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={"TEMPLATE_SKIP_LOCK": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 1
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert lines[0].startswith(expected), lines
+    assert len(lines) <= 2, lines
+    assert all(line.startswith("ERROR: Stopping generation") for line in lines[1:]), lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_new_generates(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(NEW), "--no-input", "-o", str(tmp_path), "project_name=Billing API"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={"TEMPLATE_SKIP_LOCK": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "billing-api/src/billing_api/app.py").is_file()

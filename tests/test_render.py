@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
+import tomllib
+from collections.abc import Callable
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import TEMPLATE, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
@@ -94,3 +98,101 @@ def test_every_choice_is_rendered_somewhere() -> None:
     rendered = {(k, v) for answers in RENDERS for k, v in {**DEFAULTS, **answers}.items()}
     every = {(k, v) for k, values in CHOICES.items() for v in values}
     assert every <= rendered, f"never rendered: {sorted(every - rendered)}"
+
+
+TRICKY_NAME = 'Bob\'s "Quote" \\ Service $HOME'
+TRICKY_DESCRIPTION = (
+    'It\'s a "quoted" \\ description with $PATH & <tags>, and longer than any line may be: '
+    + "more " * 20
+)
+STRUCTURED: dict[str, Callable[[str], object]] = {
+    ".json": json.loads,
+    ".toml": tomllib.loads,
+    ".yaml": lambda text: list(yaml.safe_load_all(text)),
+    ".yml": lambda text: list(yaml.safe_load_all(text)),
+}
+
+
+def test_quotes_and_backslashes_in_names_stay_valid(render: Render) -> None:
+    """Free-text answers reach Python, TOML, YAML, JSON and the Dockerfile escaped for each."""
+    project = render(project_name=TRICKY_NAME, description=TRICKY_DESCRIPTION)
+    assert project.name == "bob-s-quote-service-home"
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "format", "--check", "--quiet", "."], cwd=project)
+    run([*ruff, "check", "--quiet", "."], cwd=project)
+    parsed = 0
+    for path in sorted(project.rglob("*")):
+        loader = STRUCTURED.get(path.suffix)
+        if loader is None or is_verbatim(path.relative_to(project)) or "/templates/" in str(path):
+            continue
+        loader(path.read_text())
+        parsed += 1
+    assert parsed > 20
+    app = (project / "src/bob_s_quote_service_home/app.py").read_text()
+    namespace: dict[str, object] = {}
+    title_line = next(
+        line.strip() for line in app.splitlines() if line.strip().startswith("title=")
+    )
+    exec(f"title = {title_line.removeprefix('title=').rstrip(',')}", namespace)  # noqa: S102 - our render
+    assert namespace["title"] == TRICKY_NAME
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == TRICKY_DESCRIPTION
+    dashboards = yaml.safe_load(
+        (project / "deploy/compose/grafana/provisioning/dashboards/dashboards.yaml").read_text()
+    )
+    assert dashboards["providers"][0]["folder"] == TRICKY_NAME
+    dockerfile = (project / "Dockerfile").read_text()
+    label = next(
+        line for line in dockerfile.splitlines() if "org.opencontainers.image.description=" in line
+    )
+    # Docker quotes LABEL values like a POSIX shell and expands `$` unless it is `\$`; shlex
+    # unquotes the same way but keeps `\$` as it is.
+    (word,) = shlex.split(label.removesuffix("\\").strip())
+    escaped = TRICKY_DESCRIPTION.replace("$", "\\$")
+    assert word == f"org.opencontainers.image.description={escaped}"
+
+
+def test_non_ascii_name_derives_an_ascii_slug(render: Render) -> None:
+    project = render(project_name="Zahlungs-Dienst Ä")
+    assert project.name == "zahlungs-dienst-a"
+    assert (project / "src/zahlungs_dienst_a/app.py").is_file()
+
+
+def test_every_answer_has_a_prompt() -> None:
+    """A prompt without wording shows the raw variable name to the person answering."""
+    spec = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    prompts = spec["__prompts__"]
+    answers = [key for key in spec if not key.startswith("_")]
+    missing = [key for key in answers if key not in prompts]
+    assert not missing, f"no human wording for {missing}"
+    unknown = sorted(set(prompts) - set(answers))
+    assert not unknown, f"prompts for answers that do not exist: {unknown}"
+    for key in answers:
+        text = prompts[key] if isinstance(prompts[key], str) else prompts[key]["__prompt__"]
+        assert "_" not in text, f"{key}: {text!r} is a variable name, not human wording"
+        assert text[:1].isupper(), f"{key}: {text!r} is not a sentence"
+
+
+def test_cookiecutter_dot_records_where_cruft_finds_the_template(tmp_path: Path) -> None:
+    """`make demo` and `cookiecutter .` give the template as "."; `.cruft.json` must not."""
+    run(
+        [
+            str(Path(sys.executable).with_name("cookiecutter")),
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            ".",
+        ],
+        cwd=TEMPLATE,
+        env={"TEMPLATE_SKIP_LOCK": "1"},
+    )
+    state = json.loads((tmp_path / "orders-service/.cruft.json").read_text())
+    head = run(["git", "rev-parse", "HEAD"], cwd=TEMPLATE).stdout.strip()
+    top = run(["git", "rev-parse", "--show-toplevel"], cwd=TEMPLATE).stdout.strip()
+    assert Path(state["template"]).is_absolute()
+    assert Path(state["template"]).resolve() == Path(top).resolve()
+    assert state["commit"] == head
+    assert state["directory"] is None
+    assert "skip" not in state, "the skip list lives in pyproject.toml, where cruft create keeps it"
+    pyproject = tomllib.loads((tmp_path / "orders-service/pyproject.toml").read_text())
+    assert {"uv.lock", ".cruft.json"} <= set(pyproject["tool"]["cruft"]["skip"])

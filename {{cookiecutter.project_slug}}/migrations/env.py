@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.db.base import Base
 from {{ cookiecutter.package_name }}.events import models as _events  # noqa: F401 - registers tables
 {% endif -%}
 from {{ cookiecutter.package_name }}.items import models as _items  # noqa: F401 - registers tables
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -27,7 +27,8 @@ target_metadata = Base.metadata
 
 def database_url() -> str:
     """An explicit `sqlalchemy.url` (tests) wins over DATABASE_URL from the settings."""
-    return config.get_main_option("sqlalchemy.url") or Settings().database_url.get_secret_value()
+    explicit = config.get_main_option("sqlalchemy.url")
+    return explicit or settings_or_exit().database_url.get_secret_value()
 
 
 def configure(connection: Connection | None = None, url: str | None = None) -> None:

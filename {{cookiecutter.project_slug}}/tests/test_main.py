@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +59,39 @@ def test_uvicorn_writes_no_access_line_of_its_own() -> None:
     configure_logging("INFO", "json")
     assert not logging.getLogger("uvicorn.access").hasHandlers()
     assert entrypoint.server_options(get_settings())["access_log"] is False
+
+
+# Every process that reads settings at start-up; the worker exists unless messaging is "none".
+ENTRY_POINTS = [
+    module
+    for module in ("{{ cookiecutter.package_name }}", "{{ cookiecutter.package_name }}.worker")
+    if importlib.util.find_spec(module) is not None
+]
+BAD_SETTINGS = [
+    ({"PORT": "abc"}, "invalid setting PORT: "),
+    ({"ENVIRONMENT": "production"}, "needs a PostgreSQL DATABASE_URL"),
+    ({"CORS_ORIGINS": "not-json"}, "CORS_ORIGINS"),
+]
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+@pytest.mark.parametrize(("env", "expected"), BAD_SETTINGS, ids=lambda v: str(v)[:30])
+def test_bad_setting_is_one_line_and_exit_2(
+    tmp_path: Path, module: str, env: dict[str, str], expected: str
+) -> None:
+    """An operator reads one line naming the setting, not a pydantic traceback."""
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", module],
+        env={**clean, **env},
+        cwd=tmp_path,  # no .env here
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert expected.lower() in lines[0].lower()

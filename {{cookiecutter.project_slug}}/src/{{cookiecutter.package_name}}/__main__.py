@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 import uvicorn
 
-from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
 
 def exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
@@ -48,7 +49,7 @@ def main() -> None:
     uvicorn.run(
         "{{ cookiecutter.package_name }}.app:create_app",
         factory=True,
-        **server_options(get_settings()),
+        **server_options(settings_or_exit()),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import metadata
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -31,8 +33,9 @@ def create_app(
     configure_logging(settings.log_level, settings.log_format)
     tracing = configure_tracing(settings.service_name, span_exporter)
     app = FastAPI(
-        title={{ cookiecutter.project_name | tojson }},
-        description={{ cookiecutter.description | tojson }},
+        title={{ cookiecutter.project_name | tojson | replace('\\"', '\\u0022') }},
+        # pyproject.toml holds the description; a long one would overflow a line here.
+        description=metadata("{{ cookiecutter.project_slug }}").get("Summary", ""),
         version="0.1.0",  # x-release-please-version
         lifespan=with_tracing(lifespan_for(settings), tracing),
         # Request spans come from RequestContextMiddleware, metrics from Prometheus.

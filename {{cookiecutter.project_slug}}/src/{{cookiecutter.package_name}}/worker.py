@@ -28,7 +28,8 @@ from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer, r
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing
-from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
 logger = structlog.get_logger(__name__)
 
@@ -155,7 +156,7 @@ def asyncapi(settings: Settings) -> str:
     worker = Worker.from_settings(settings)
     spec = AsyncAPI(
         worker.bus.broker,
-        title={{ cookiecutter.project_name | tojson }},
+        title={{ cookiecutter.project_name | tojson | replace('\\"', '\\u0022') }},
         version="0.1.0",
         description="Events of {{ cookiecutter.project_slug }}; payloads are pydantic models.",
     )
@@ -174,7 +175,7 @@ async def serve(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     """`worker` runs the relay and consumers; `worker asyncapi` prints the event schema."""
     args = sys.argv[1:] if argv is None else argv
-    settings = get_settings()
+    settings = settings_or_exit()
     if args == ["asyncapi"]:
         sys.stdout.write(asyncapi(settings) + "\n")
         return
