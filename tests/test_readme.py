@@ -192,3 +192,23 @@ def test_readme_worker_command_runs_and_stops_on_sigterm(
             proc.kill()
             proc.wait()
     assert "worker stopped" in log.read_text()
+
+
+def test_template_readme_claims_match_the_generated_code(render: Render) -> None:
+    """What the template's README says the service does, the default render's code does."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    project = render()
+    src = project / "src" / project.name.replace("-", "_")
+    pyproject = (project / "pyproject.toml").read_text().lower()
+    (traces,) = [line for line in readme.splitlines() if "OpenTelemetry traces" in line]
+    for library in ("FastAPI", "SQLAlchemy", "httpx", "Redis", "aiohttp", "asyncpg"):
+        if re.search(rf"\b{library}\b", traces.split("|")[1]):
+            needed = f"opentelemetry-instrumentation-{library.lower()}"
+            assert needed in pyproject, f"README claims {library} instrumentation: no {needed}"
+    deps = (src / "api" / "deps.py").read_text()
+    if re.search(r"session per request", readme, re.I):
+        assert "AsyncSession" in deps, "README: session per request; deps.py opens none"
+    code = "\n".join(p.read_text() for p in src.rglob("*.py"))
+    if re.search(r"\bGET reads\b", readme):
+        assert "request.method" in code, "README: GET reads the replica; routing is per use case"
+    assert "_sessions.read()" in code, "reads are routed per use case"
