@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
@@ -30,7 +31,10 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     tracing = configure_tracing(settings.service_name, span_exporter)
-    app = FastAPI(
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: blank offline, or wherever
+    # egress is closed. These serve the same pages with assets from the app (/docs/static).
+    app = FastAPIOffline(
+        static_url="/docs/static",
         title={{ cookiecutter.project_name | tojson }},
         description={{ cookiecutter.description | tojson }},
         version="0.1.0",  # x-release-please-version
