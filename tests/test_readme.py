@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Render, generate, installed, require
+from tests.conftest import Render, generate, installed, require, run
 from tests.options import CHOICES
 from tests.services import BROKER_URLS, broker_available
 
@@ -191,6 +191,15 @@ def test_readme_worker_command_runs_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        # The project's own helper removes the queues and exchange named after the prefix.
+        package = project.name.replace("-", "_")
+        cleanup = (
+            "import asyncio; from tests.test_worker import delete_broker_names; "
+            f"from {package}.settings import Settings; "
+            "asyncio.run(delete_broker_names(Settings(_env_file=None)))"
+        )
+        broker = {"TEST_BROKER_URL": BROKER_URLS["rabbitmq"]}
+        run([env["UV"], "run", "--frozen", "python", "-c", cleanup], project, worker_env | broker)
     assert "worker stopped" in log.read_text()
 
 
