@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.db.schema import MigrationsNotFoundError
+from {{ cookiecutter.package_name }}.db.schema import MigrationsNotFoundError, SchemaTarget
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.conftest import alembic_config
 
@@ -83,3 +83,27 @@ async def test_start_up_fails_clearly_without_the_migrations(tmp_path: Path) -> 
     with pytest.raises(MigrationsNotFoundError, match=f"ALEMBIC_CONFIG={missing} not found"):
         async with LifespanManager(app):
             pass
+
+
+def test_revision_files_give_alembics_heads(tmp_path: Path) -> None:
+    """The start-up reader agrees with alembic, on the project's migrations and on a merge."""
+    from alembic.config import Config  # noqa: PLC0415 - only this test needs alembic's reader
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - as above
+
+    project = alembic_config("sqlite://").config_file_name
+    assert project is not None
+    merged = tmp_path / "alembic.ini"
+    merged.write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "migrations" / "script.py.mako").write_text("")
+    graph = {"a": None, "b": "a", "c": "a", "m": ("b", "c"), "d": "m", "e": "d", "f": "d"}
+    for revision, down in graph.items():
+        body = f'"""{revision}"""\nrevision: str = {revision!r}\ndown_revision = {down!r}\n'
+        (versions / f"{revision}.py").write_text(body)
+    for path in (Path(project), merged):
+        script = ScriptDirectory.from_config(Config(path))
+        target = SchemaTarget.from_alembic_config(path)
+        assert target.heads == frozenset(script.get_heads())
+        assert target.known == frozenset(r.revision for r in script.walk_revisions())
+    assert SchemaTarget.from_alembic_config(merged).heads == {"e", "f"}
