@@ -21,6 +21,7 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from tests.options import DEFAULTS
+from tests.support.timing import reference_seconds
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 # Outside the checkout, so fresh clones (CI) reuse tool venvs and the base image.
@@ -178,6 +179,12 @@ def tool() -> Callable[[str], Path]:
         return venv / "bin"
 
     return _tool
+
+
+@pytest.fixture(scope="session")
+def reference() -> float:
+    """This machine's speed unit for this run, for timed assertions (tests/support/timing.py)."""
+    return reference_seconds()
 
 
 Figure = Callable[[str], None]

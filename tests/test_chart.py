@@ -264,7 +264,7 @@ def expected_kinds(case: Case) -> set[str]:
 
 
 def secret_env_for(case: Case) -> set[str]:
-    names = {"DATABASE_URL"}
+    names = {"DATABASE_URL", "CURSOR_SECRET"}
     if case.messaging != "none":
         names.add("BROKER_URL")
     if case.cache == "redis":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -43,12 +44,14 @@ from tests.conftest import (
     run,
 )
 from tests.support.base_image import BUILDAH, ensure_base_image, ensure_uv_image, image_size
+from tests.support.timing import Budget
 
 pytestmark = [pytest.mark.xdist_group("image")]
 
 MB = 1_000_000
 MAX_DELTA_MB = 80  # runtime image over its base image
-MAX_READY_S = 2.0  # process start to the first 200 on /readyz
+# Process start to the first 200 on /readyz: 2 s where the reference workload took 0.9 s.
+READY = Budget("start to first 200 on /readyz", target=2.0, reference=0.9)
 GRACEFUL_TIMEOUT_S = 20  # the service's default GRACEFUL_TIMEOUT (docs/CONTRACT.md)
 VERSION = "9.8.7"
 REVISION = "0123456789abcdef0123456789abcdef01234567"
@@ -420,32 +423,60 @@ def build_image(project: Project, standins: Standins, image: str) -> float:
                 )
 
 
+def context_digest(project: Project, standins: Standins) -> str:
+    """Everything the build reads: the build context, the stand-in bases and the build args."""
+    digest = hashlib.sha256(f"{standins.base} {standins.uv} {VERSION} {REVISION}".encode())
+    for path in sorted(p for p in project.path.rglob("*") if p.is_file()):
+        digest.update(f"\0{path.relative_to(project.path)}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_exists(image: str) -> bool:
+    proc = subprocess.run(
+        [*BUILDAH, "inspect", "--type", "image", image],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
 @pytest.fixture(scope="module")
-def built(project: Project, standins: Standins) -> Iterator[Built]:
-    image = f"localhost/template-image-test:{project.name}-{uuid.uuid4().hex[:8]}"
+def built(project: Project, standins: Standins) -> Built:
+    """The image of this combination, built once per content: the timing run (a second pytest
+    process, after the parallel one) measures the image the parallel run built and tested.
+
+    Only the newest image of each combination is kept, so storage does not grow run by run.
+    """
     # What a developer's checkout holds and the image must not: secrets and git metadata,
     # also inside the source tree (test_image_contents looks for every one of them).
     for decoy in DECOYS:
         target = project.path / decoy.replace("PACKAGE", project.package)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("SECRET=decoy\n")
-    try:
-        seconds = build_image(project, standins, image)
-        config = json.loads(buildah("inspect", "--type", "image", image))["OCIv1"]["config"]
-        yield Built(
-            project,
-            image,
-            standins.base,
-            image_size(image),
-            image_size(standins.base),
-            seconds,
-            config,
-            standins.base_seconds,
-        )
-    finally:
-        subprocess.run(
-            [*BUILDAH, "rmi", "--force", image], capture_output=True, timeout=300, check=False
-        )
+    repository = f"localhost/template-image-test-{project.name}"
+    image = f"{repository}:{context_digest(project, standins)}"
+    with exclusive():
+        reused = image_exists(image)
+    seconds = 0.0 if reused else build_image(project, standins, image)
+    listing = json.loads(run([*BUILDAH, "images", "--json"], cwd=TEMPLATE).stdout) or []
+    for entry in listing:
+        for name in entry.get("names") or []:
+            if name.startswith(f"{repository}:") and name != image:
+                remove = [*BUILDAH, "rmi", "--force", name]
+                subprocess.run(remove, capture_output=True, timeout=300, check=False)
+    config = json.loads(buildah("inspect", "--type", "image", image))["OCIv1"]["config"]
+    return Built(
+        project,
+        image,
+        standins.base,
+        image_size(image),
+        image_size(standins.base),
+        seconds,
+        config,
+        standins.base_seconds,
+    )
 
 
 def report(figure: Figure, built: Built, text: str) -> None:
@@ -460,8 +491,9 @@ def test_image_size(built: Built, figure: Figure) -> None:
     report(
         figure,
         built,
-        f"stand-in base {base}; build {built.build_seconds:.1f} s; "
-        f"base {built.base_size / MB:.1f} MB, image {built.size / MB:.1f} MB, "
+        f"stand-in base {base}; "
+        + (f"build {built.build_seconds:.1f} s; " if built.build_seconds else "image reused; ")
+        + f"base {built.base_size / MB:.1f} MB, image {built.size / MB:.1f} MB, "
         f"delta {delta / MB:.1f} MB (target <= {MAX_DELTA_MB} MB)",
     )
     assert delta <= MAX_DELTA_MB * MB
@@ -704,21 +736,24 @@ def test_probes_and_metrics(served: Served) -> None:
     assert "http_server_request_duration_seconds" in body
 
 
-def test_ready_in_time(built: Built, container: Container, served: Served, figure: Figure) -> None:
-    attempts = [served.ready_seconds]
-    # One slow start on a busy 2-core machine is noise, not a regression: retry twice.
-    while min(attempts) >= MAX_READY_S and len(attempts) < 3:
-        again = start(built, container, served.log.with_name(f"again-{len(attempts)}.log"))
-        attempts.append(again.ready_seconds)
+@pytest.mark.timing  # run alone, after the parallel suite: see the Makefile's test target
+def test_ready_in_time(
+    built: Built, container: Container, reference: float, tmp_path: Path, figure: Figure
+) -> None:
+    """Process start to the first 200 on /readyz, as a multiple of this machine's reference."""
+
+    def once() -> None:
+        again = start(built, container, tmp_path / f"ready-{uuid.uuid4().hex[:6]}.log")
         stop(again.proc, [again.app_pid])
-    report(
-        figure,
-        built,
-        "start to first 200 on /readyz: "
-        + ", ".join(f"{s:.2f} s" for s in attempts)
-        + f" (target < {MAX_READY_S} s)",
-    )
-    assert min(attempts) < MAX_READY_S
+        attempts.append(again.ready_seconds)
+
+    attempts: list[float] = []
+    for _ in range(3):
+        once()
+    ready = min(attempts)
+    line = READY.describe(ready, reference)
+    report(figure, built, f"{line} (best of {', '.join(f'{s:.2f}' for s in attempts)} s)")
+    assert READY.holds(ready, reference), line
 
 
 def test_sigterm_exits_zero_within_grace(built: Built, served: Served, figure: Figure) -> None:

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Figure, generate, installed, require, run
 from tests.services import postgres_available, redis_available, redis_url, scratch_database
+from tests.support.timing import Budget, best_of
 
 pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 
-RENDER_LIMIT = 2.0  # seconds: cookiecutter plus hooks, lock step skipped
-MAKE_TEST_LIMIT = 30.0  # seconds: the generated `make test` on SQLite
+# Budgets as multiples of the reference workload (tests/support/timing.py), set from the
+# targets in seconds on a machine whose reference took 0.9 s: render 2 s, generated
+# `make test` 30 s. A machine 3x slower has a 3x slower reference and so a 3x larger budget.
+RENDER = Budget("render + hooks (no lock)", target=2.0, reference=0.9)
+MAKE_TEST = Budget("generated `make test` on SQLite", target=30.0, reference=0.9)
 # The issue's targets, asserted on medians (see test_service_meets_the_targets).
 TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
@@ -38,30 +41,24 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     return installed({}, tmp_path_factory.mktemp("perf"))
 
 
-def test_render_and_generated_make_test_are_quick(
-    project: tuple[Path, dict[str, str]], tmp_path: Path, figure: Figure
+def test_render_is_quick(reference: float, tmp_path: Path, figure: Figure) -> None:
+    """Cookiecutter plus hooks, lock step skipped: what a user waits for before any install."""
+    renders = iter(range(3))
+    render, runs = best_of(3, lambda: generate({}, tmp_path / str(next(renders))))
+    figure(RENDER.describe(render, reference) + f" (best of {len(runs)})")
+    assert RENDER.holds(render, reference), RENDER.describe(render, reference)
+
+
+def test_generated_make_test_is_quick(
+    project: tuple[Path, dict[str, str]], reference: float, figure: Figure
 ) -> None:
-    timings = []
-    for attempt in range(3):
-        started = time.perf_counter()
-        generate({}, tmp_path / str(attempt))
-        timings.append(time.perf_counter() - started)
-    render = min(timings)
-    # Best of two, like the render: one run on a shared two-core VM has varied 18-28 s.
-    runs = []
-    for _ in range(2):
-        started = time.perf_counter()
-        run(["make", "test"], cwd=project[0], env=project[1], timeout=300)
-        runs.append(time.perf_counter() - started)
-    make_test = min(runs)
-    figure(
-        f"render + hooks (no lock): {render:.2f} s (best of 3; limit {RENDER_LIMIT} s, ratio "
-        f"{render / RENDER_LIMIT:.2f}); generated `make test` on SQLite: {make_test:.1f} s "
-        f"(best of 2, runs {', '.join(f'{t:.1f}' for t in runs)} s; limit "
-        f"{MAKE_TEST_LIMIT:.0f} s, ratio {make_test / MAKE_TEST_LIMIT:.2f})"
+    """The generated `make test` on SQLite: the loop a developer runs all day."""
+    make_test, runs = best_of(
+        2, lambda: run(["make", "test"], cwd=project[0], env=project[1], timeout=600)
     )
-    assert render < RENDER_LIMIT
-    assert make_test < MAKE_TEST_LIMIT
+    line = MAKE_TEST.describe(make_test, reference)
+    figure(f"{line} (best of 2: {', '.join(f'{t:.1f}' for t in runs)} s)")
+    assert MAKE_TEST.holds(make_test, reference), line
 
 
 @pytest.fixture(scope="module")

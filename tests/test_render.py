@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, Figure, Render, run
+from tests.conftest import TEMPLATE, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
 
 RENDERS = [{}, *SINGLE, *PAIRS]
@@ -95,12 +94,3 @@ def test_every_choice_is_rendered_somewhere() -> None:
     rendered = {(k, v) for answers in RENDERS for k, v in {**DEFAULTS, **answers}.items()}
     every = {(k, v) for k, values in CHOICES.items() for v in values}
     assert every <= rendered, f"never rendered: {sorted(every - rendered)}"
-
-
-def test_render_time_without_lock(render: Render, figure: Figure) -> None:
-    """Render plus hooks must stay fast (target < 2 s without the lock step)."""
-    start = time.perf_counter()
-    render()
-    elapsed = time.perf_counter() - start
-    figure(f"render+hooks without lock: {elapsed:.2f} s")
-    assert elapsed < 2.0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection, pool
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from {{ cookiecutter.package_name }}.db.base import Base
@@ -30,6 +32,11 @@ def database_url() -> str:
 
 def configure(connection: Connection | None = None, url: str | None = None) -> None:
     dialect = connection.dialect.name if connection is not None else (url or "").split(":")[0]
+    if dialect.startswith("sqlite"):
+        # SQLite's reflection cannot read expression indexes (lower(name)), so SQLAlchemy and
+        # Alembic skip them, saying so; PostgreSQL reads and compares them.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression", SAWarning)
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
     context.configure(
         connection=connection,
         url=url,

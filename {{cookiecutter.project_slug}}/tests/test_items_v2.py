@@ -2,14 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from {{ cookiecutter.package_name }}.api.deps import get_item_service
-from {{ cookiecutter.package_name }}.errors import InvalidInputError
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
-from {{ cookiecutter.package_name }}.items.service import decode_cursor, encode_cursor
 
 
 async def test_create_returns_cents_and_timestamps(client: AsyncClient) -> None:
@@ -69,16 +66,6 @@ async def test_forged_cursor_is_a_400_problem(client: AsyncClient) -> None:
     response = await client.get("/api/v2/items", params={"cursor": "not-a-cursor"})
     assert response.status_code == 400
     assert response.json()["title"] == "Bad Request"
-
-
-@pytest.mark.parametrize("cursor", ["", "!!!", encode_cursor(1)[:-2], "aWQ6eA"])
-def test_decode_cursor_rejects_garbage(cursor: str) -> None:
-    with pytest.raises(InvalidInputError):
-        decode_cursor(cursor)
-
-
-def test_cursor_round_trip() -> None:
-    assert decode_cursor(encode_cursor(42)) == 42
 
 
 async def test_unknown_fields_are_rejected(client: AsyncClient) -> None:

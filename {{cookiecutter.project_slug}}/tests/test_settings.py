@@ -5,6 +5,8 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
+PG = "postgresql://u:p@db/app"
+
 
 def make(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -33,11 +35,21 @@ def test_secrets_stay_out_of_reprs() -> None:
         ({"environment": "production"}, "needs a PostgreSQL"),
         ({"port": 0}, "greater than or equal to 1"),
         ({"api_v1_sunset_on": "2020-01-01"}, "must come after"),
+        ({"environment": "production", "database_url": PG}, "CURSOR_SECRET of its own"),
+        (
+            {"environment": "production", "database_url": PG, "cursor_secret": "short"},
+            "CURSOR_SECRET of its own",
+        ),
     ],
 )
 def test_invalid_settings_fail_at_start_up(values: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         make(**values)
+
+
+def test_production_runs_with_a_secret_of_its_own() -> None:
+    settings = make(environment="production", database_url=PG, cursor_secret="x" * 32)
+    assert settings.environment == "production"
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
-from {{ cookiecutter.package_name }}.api.versions import add_version
+from {{ cookiecutter.package_name }}.api.versions import add_head_routes, add_version
 from {{ cookiecutter.package_name }}.items import router_v1 as items_v1
 from {{ cookiecutter.package_name }}.items import router_v2 as items_v2
 from {{ cookiecutter.package_name }}.lifespan import lifespan_for
@@ -52,6 +52,7 @@ def create_app(
     add_version(app, items_v2.ROUTES, items_v2.TAG)
     add_version(app, items_v1.ROUTES, items_v1.TAG, deprecated=True)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    add_head_routes(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -11,6 +11,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SQLITE_DRIVER = "sqlite+aiosqlite"
+# Signs v2 page cursors; known to everyone, so refused with ENVIRONMENT=production.
+DEV_CURSOR_SECRET = "development-only-cursor-secret-do-not-deploy"  # noqa: S105 - public on purpose  # nosec B105
+MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
@@ -79,6 +82,9 @@ class Settings(BaseSettings):
     )
     # Larger request bodies get 413 problem+json (api/limits.py); 1 MiB by default.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # HMAC key of the v2 page cursors (items/cursor.py); the same on every replica, and a new
+    # one only invalidates the cursors clients hold (their next page is a 400, not wrong data).
+    cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     api_v1_deprecated_on: date = date(2026, 1, 1)
     api_v1_sunset_on: date = date(2027, 1, 1)
 
@@ -100,6 +106,14 @@ class Settings(BaseSettings):
     def _production_needs_a_server(self) -> Settings:
         if self.environment == "production" and self.is_sqlite:
             raise ValueError("ENVIRONMENT=production needs a PostgreSQL DATABASE_URL")
+        secret = self.cursor_secret.get_secret_value()
+        if self.environment == "production" and (
+            secret == DEV_CURSOR_SECRET or len(secret) < MIN_SECRET_CHARS
+        ):
+            raise ValueError(
+                f"ENVIRONMENT=production needs a CURSOR_SECRET of its own "
+                f"(at least {MIN_SECRET_CHARS} characters, e.g. `openssl rand -hex 32`)"
+            )
         if self.api_v1_sunset_on <= self.api_v1_deprecated_on:
             raise ValueError("API_V1_SUNSET_ON must come after API_V1_DEPRECATED_ON")
         return self

@@ -12,6 +12,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from {{ cookiecutter.package_name }}.items.cursor import codec_for
 from {{ cookiecutter.package_name }}.items.service import ItemService
 from {{ cookiecutter.package_name }}.lifespan import Resources
 
@@ -27,7 +28,8 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 async def get_item_service(request: Request) -> ItemService:
     """Item use cases over this app's database and cache."""
     resources = cast("Resources", request.state.resources)
-    return ItemService(resources.sessions, resources.cache)
+    cursors = codec_for(resources.settings.cursor_secret.get_secret_value())
+    return ItemService(resources.sessions, resources.cache, cursors)
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

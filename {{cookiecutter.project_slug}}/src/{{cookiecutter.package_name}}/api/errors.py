@@ -1,4 +1,8 @@
-"""RFC 9457 problem details for every error, so clients parse one error shape."""
+"""RFC 9457 problem details for every error, so clients parse one error shape.
+
+503 is for a database the service cannot reach (refused, dropped, pool exhausted); any other
+database error is our bug or unvalidated input: a 500, logged once.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from opentelemetry import trace
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
@@ -88,23 +94,80 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status, str(exc))
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+def is_unavailable(exc: Exception) -> bool:
+    """Whether the database is out of reach rather than the request or our code at fault.
+
+    PEP 249's operational and interface errors (refused, lost, server shutting down), a
+    connection SQLAlchemy invalidated, an exhausted pool, a socket error.
+    """
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, PoolTimeoutError | OSError)  # OSError: ConnectionError, TimeoutError
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_unavailable(exc):
+        return server_error(request, exc)
     logger.warning("database unavailable", error=type(exc).__name__)
     return problem(
         request, 503, "The database is unavailable; retry later.", headers={"Retry-After": "5"}
     )
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+def server_error(request: Request, exc: BaseException) -> JSONResponse:
+    """The one log line (with traceback and request id) and the 500 of an error nobody handled."""
     logger.error("unhandled error", exc_info=exc)
+    trace.get_current_span().record_exception(exc)
     return problem(request, 500, "An unexpected error occurred.")
 
 
+async def _outer_error(request: Request, _exc: Exception) -> JSONResponse:
+    """A 500 for an error raised outside `ServerErrorProblems` (in another middleware).
+
+    Starlette re-raises it after this response and the server logs it, so not logged here.
+    """
+    return problem(request, 500, "An unexpected error occurred.")
+
+
+class ServerErrorProblems:
+    """Plain ASGI, innermost: answers what no handler took with a 500 and does not re-raise it.
+
+    Starlette's handler for `Exception` runs in its outermost middleware, which re-raises after
+    answering so the server can log: every 500 was logged twice (ours, then uvicorn's).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass through; on an error before the response started, send the problem instead."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # too late for a problem: the server logs it and closes the connection
+                raise
+            await server_error(Request(scope), exc)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register problem+json handlers for HTTP, validation, domain, database and other errors."""
+    """Register problem+json handlers for HTTP, validation, domain, database and other errors.
+
+    Call before adding other middleware: `ServerErrorProblems` must be the innermost.
+    """
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
-    for kind in (OperationalError, DBAPIError, PoolTimeoutError, ConnectionError, TimeoutError):
-        app.add_exception_handler(kind, _database_unavailable)
-    app.add_exception_handler(Exception, _unhandled)
+    for kind in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(kind, _database_error)
+    app.add_exception_handler(Exception, _outer_error)
+    app.add_middleware(ServerErrorProblems)

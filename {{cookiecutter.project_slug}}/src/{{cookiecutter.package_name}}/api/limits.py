@@ -1,4 +1,9 @@
-"""Request body limit, answered in problem+json like every other error.
+"""Request bodies (size, media type) and HEAD, answered in problem+json like every other error.
+
+A body must be `application/json` in UTF-8 (RFC 8259 allows no other charset), else 415 with
+`Accept-Post`; FastAPI alone parses any `*/*+json` and a body with no type, and answers 422.
+A HEAD request is routed like GET (`api.versions.add_head_routes`); its body is dropped here.
+GET pays for neither: both checks sit behind a method comparison.
 
 FastAPI's own `max_body_size` answers a body the route does not read with a text/plain 413,
 sent from outside the app's middleware (no request id, no security headers); this one sits
@@ -14,6 +19,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.api.errors import problem
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON = "application/json"
+UTF_8 = frozenset({"utf-8", "utf8"})
+
+
+def is_json(content_type: bytes | None) -> bool:
+    """`application/json`, case-insensitive, with no charset or UTF-8's; nothing else."""
+    if content_type is None:
+        return False
+    media_type, *parameters = content_type.decode("latin-1").lower().split(";")
+    if media_type.strip() != JSON:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip() == "charset" and value.strip().strip('"') not in UTF_8:
+            return False
+    return True
+
 
 class BodyTooLargeError(HTTPException):
     """Raised from `receive` once a chunked body passes the limit; the 413 handler answers."""
@@ -23,7 +46,7 @@ class BodyTooLargeError(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """Plain ASGI: 413 problem+json for bodies over `max_bytes`."""
+    """Plain ASGI: 413 for bodies over `max_bytes`, 415 for bodies not JSON; HEAD without body."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -34,16 +57,28 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            await self.app(scope, receive, _without_body(send))
+            return
         declared: bytes | None = None
+        content_type: bytes | None = None
         chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = value
             elif name == b"transfer-encoding":
                 chunked = True
+            elif name == b"content-type":
+                content_type = value
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             detail = f"The request body exceeds {self.max_bytes} bytes."
             await problem(Request(scope), 413, detail)(scope, receive, send)
+            return
+        has_body = chunked or (declared is not None and declared not in (b"", b"0"))
+        if has_body and scope["method"] in BODY_METHODS and not is_json(content_type):
+            detail = f"The request body must be {JSON} (UTF-8)."
+            headers = {"Accept-Post": JSON}
+            await problem(Request(scope), 415, detail, headers=headers)(scope, receive, send)
             return
         if not chunked:  # the server enforces a declared length; no body otherwise
             await self.app(scope, receive, send)
@@ -60,3 +95,14 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _without_body(send: Send) -> Send:
+    """HEAD: the GET's status and headers (Content-Length included), no body (RFC 9110 9.3.2)."""
+
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_headers_only

@@ -14,6 +14,12 @@ from functools import cache
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.datastructures import Default
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+NO_CONTENT = 204
+DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
 
 # path, endpoint, HTTP method, success status
 Route = tuple[str, Callable[..., Any], str, int]
@@ -59,8 +65,30 @@ def add_version(
             endpoint,
             methods=[method],
             status_code=status_code,
+            # A 204 has no body, so no Content-Type either (JSONResponse would set one).
+            response_class=Response if status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
             tags=tags,
             dependencies=dependencies,
             deprecated=deprecated,
             responses=ERROR_RESPONSES,
         )
+
+
+def add_head_routes(app: FastAPI) -> None:
+    """HEAD wherever GET is (RFC 9110 requires it): a twin route, left out of the OpenAPI.
+
+    Added after every other route, so GET requests never try them; the body is dropped in
+    `api.limits`. FastAPI, unlike Starlette, does not add HEAD to GET routes itself.
+    """
+    for route in list(app.router.routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            app.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=["HEAD"],
+                status_code=route.status_code,
+                dependencies=route.dependencies,
+                response_class=route.response_class,
+                include_in_schema=False,
+                name=f"{route.name}_head",
+            )

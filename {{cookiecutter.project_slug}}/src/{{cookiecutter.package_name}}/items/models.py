@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from {{ cookiecutter.package_name }}.db.base import Base, TimestampMixin
@@ -15,11 +15,14 @@ class Item(TimestampMixin, Base):
     """A sellable item; prices are integer cents so money never goes through floats."""
 
     __tablename__ = "items"
+    # Names are unique regardless of case ("Cup" and "cup" would be indistinguishable in a
+    # list); lower() folds ASCII on SQLite and, on PostgreSQL, every letter its collation knows.
+    __table_args__ = (Index("uq_items_name_lower", func.lower("name"), unique=True),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text, default=None)
     price_cents: Mapped[int]
 

@@ -2,14 +2,57 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Espresso cup"])]
-Description = Annotated[str | None, Field(default=None, max_length=2000)]
+# What PostgreSQL cannot store (NUL; lone surrogates are no UTF-8) and what no one types in a
+# name: C0/C1 controls and DEL. Descriptions keep tab, newline and carriage return.
+_NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_TEXT_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _storable(refused: re.Pattern[str], what: str, max_length: int) -> AfterValidator:
+    """Normalise to NFC, then refuse what cannot be stored.
+
+    NFC makes "é" typed as one code point or as e + accent one text (and one name). It rarely
+    lengthens a text, so the length is checked again.
+    """
+
+    def check(value: str) -> str:
+        value = unicodedata.normalize("NFC", value)
+        if refused.search(value):
+            raise ValueError(f"must not contain {what}")
+        if len(value) > max_length:
+            raise ValueError(f"must have at most {max_length} characters in Unicode NFC")
+        return value
+
+    return AfterValidator(check)
+
+
+# Stripped before the length is checked (pydantic-core strips first), so "  " is too short.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _storable(_NAME_REFUSED, "control characters", 200),
+    Field(
+        description=(
+            'Unique regardless of case: "Cup" and "cup" are the same name (409). Stored '
+            "trimmed and in Unicode NFC; 1-200 characters after trimming; no control characters."
+        ),
+        examples=["Espresso cup"],
+    ),
+]
+Text = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    _storable(_TEXT_REFUSED, "control characters other than tab and line breaks", 2000),
+]
+Description = Annotated[Text | None, Field(default=None)]
 
 
 class ItemCreateV1(BaseModel):

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.db.engine import Sessions
-from {{ cookiecutter.package_name }}.errors import InvalidInputError, NotFoundError
+from {{ cookiecutter.package_name }}.errors import NotFoundError
 {%- if cookiecutter.messaging != "none" %}
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
 {%- endif %}
+from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
-
-
-def encode_cursor(item_id: int) -> str:
-    """Opaque cursor, so clients cannot depend on it being an id."""
-    return base64.urlsafe_b64encode(f"id:{item_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """Inverse of `encode_cursor`; anything else is the client's error, not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidInputError("cursor is not one this API issued") from exc
-    prefix, _, value = raw.partition(":")
-    if prefix != "id" or not value.isdigit():
-        raise InvalidInputError("cursor is not one this API issued")
-    return int(value)
 
 
 def records(items: Sequence[Item]) -> list[ItemRecord]:
@@ -42,9 +24,10 @@ def records(items: Sequence[Item]) -> list[ItemRecord]:
 class ItemService:
     """Use cases for items; each one is a unit of work of its own (see `Sessions`)."""
 
-    def __init__(self, sessions: Sessions, cache: Cache) -> None:
+    def __init__(self, sessions: Sessions, cache: Cache, cursors: CursorCodec) -> None:
         self._sessions = sessions
         self._cache = cache
+        self._cursors = cursors
 
     async def create(self, name: str, description: str | None, price_cents: int) -> ItemRecord:
         """Create an item; a duplicate name is a conflict."""
@@ -95,11 +78,11 @@ class ItemService:
         self, cursor: str | None, limit: int
     ) -> tuple[list[ItemRecord], str | None]:
         """Items after the cursor and the next cursor, or None on the last page (v2)."""
-        after = decode_cursor(cursor) if cursor else 0
+        after = self._cursors.decode(cursor) if cursor else 0
         async with self._sessions.read() as session:
             items = records(await ItemRepository(session).list_after(after, limit + 1))
         if len(items) > limit:
-            return items[:limit], encode_cursor(items[limit - 1].id)
+            return items[:limit], self._cursors.encode(items[limit - 1].id)
         return items, None
 
     @staticmethod
