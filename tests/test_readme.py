@@ -30,6 +30,7 @@ FENCE = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
 MAKE = re.compile(r"(?:^|[;&|]\s*|\s)make((?:\s+[a-z][a-z0-9-]*)+)")
 PYTHON_M = re.compile(r"\bpython -m ([A-Za-z_][\w.]*)")
+FENCED_MAKE = re.compile(r"^\s*make ([a-z-]+)\s+# (.*)$", re.M)  # a command and what it does
 TARGET = re.compile(r"^([a-z][a-z0-9-]*):(?!=)([^#\n]*)", re.M)
 # What a line may say a target does -> the target that must run for it to be true.
 CLAIMS = {"lint": "lint", "type-check": "typecheck", "OpenAPI": "openapi-check"}
@@ -76,7 +77,8 @@ def module_exists(project: Path, dotted: str) -> bool:
 @pytest.mark.parametrize("messaging", CHOICES["messaging"])
 def test_readme_commands_exist(render: Render, messaging: str) -> None:
     project = render(messaging=messaging)
-    code = shell_code((project / "README.md").read_text())
+    readme = (project / "README.md").read_text()
+    code = shell_code(readme)
     targets = makefile(project)
     named = make_targets(code)
     assert {"run", "test", "check"} <= named, "the README names its everyday targets"
@@ -84,12 +86,21 @@ def test_readme_commands_exist(render: Render, messaging: str) -> None:
     modules = {m for line in code for m in PYTHON_M.findall(line)}
     assert all(module_exists(project, m) for m in modules), modules
     assert ("worker" in named) == (messaging != "none")
+    check_claims(targets, FENCED_MAKE.findall("\n".join(FENCE.findall(readme))))
+
+
+def check_claims(targets: dict[str, set[str]], lines: list[tuple[str, str]]) -> None:
+    """`make X  # does Y`: X exists and runs whatever Y names."""
+    for name, says in lines:
+        assert name in targets, name
+        for word, needed in CLAIMS.items():
+            if word in says:
+                assert needed in runs(targets, name), f"`make {name}` does not {word}: {says}"
 
 
 def test_readme_without_a_broker_describes_no_worker_or_outbox(render: Render) -> None:
     readme = (render(messaging="none") / "README.md").read_text()
-    text = readme.replace("uvicorn worker", "uvicorn process")  # WEB_CONCURRENCY's workers
-    found = sorted({m.lower() for m in re.findall(r"\b(?:outbox|worker)\w*", text, re.I)})
+    found = sorted({m.lower() for m in re.findall(r"\b(?:outbox|worker)\w*", readme, re.I)})
     assert not found, f"messaging=none README mentions {found}"
 
 
@@ -108,13 +119,9 @@ def test_post_generation_message_says_what_the_targets_do(
     project = generate({}, tmp_path)
     message = capfd.readouterr().out
     targets = makefile(project)
-    lines = re.findall(r"^\s+make ([a-z-]+)\s+# (.*)$", message, re.M)
+    lines = FENCED_MAKE.findall(message)
     assert {"run", "test", "check"} <= {name for name, _ in lines}, message
-    for name, says in lines:
-        assert name in targets, name
-        for word, needed in CLAIMS.items():
-            if word in says:
-                assert needed in runs(targets, name), f"`make {name}` does not {word}: {says}"
+    check_claims(targets, lines)
 
 
 def free_port() -> int:
