@@ -182,7 +182,8 @@ def main() -> None:
     print(
         f"\n{ANSWERS['project_name']} is ready in ./{SLUG}\n{locked}\n\n"
         f"Next steps:\n  cd {SLUG}\n  make run    # serves http://127.0.0.1:8000/docs on SQLite\n"
-        "  make test   # lint, type-check and test\n"
+        "  make test   # the tests, with coverage\n"
+        "  make check  # what CI runs: lint, type-check, tests, OpenAPI and migration checks\n"
     )
 
 

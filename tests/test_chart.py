@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -144,7 +145,15 @@ def kubernetes_versions(bin_dir: Path) -> list[str]:
     return versions
 
 
-def helm_render(bin_dir: Path, chart: Path, out: Path, values: list[Path]) -> dict[str, Any]:
+def helm_render(
+    bin_dir: Path,
+    chart: Path,
+    out: Path,
+    values: list[Path],
+    *,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> dict[str, Any]:
     newest = kubernetes_versions(bin_dir)[-1]
     cmd = [
         str(bin_dir / "python"),
@@ -153,9 +162,9 @@ def helm_render(bin_dir: Path, chart: Path, out: Path, values: list[Path]) -> di
         str(chart),
         str(out),
         "--name",
-        RELEASE,
+        release,
         "--namespace",
-        NAMESPACE,
+        namespace,
         "--kube-version",
         f"v{OLDEST_KUBERNETES}",
         "--kube-version",
@@ -780,3 +789,86 @@ def test_chart_minimal_values_switch_the_optional_parts_off(
     files = sorted((tmp_path / "out" / "manifests").iterdir())
     proc = run_validate(chart_bin, files, [OLDEST_KUBERNETES])
     assert proc.returncode == 0, proc.stdout
+
+
+def test_slo_alerts_select_the_series_of_any_release_name(
+    render: Render, chart_bin: Path, tmp_path: Path
+) -> None:
+    """`helm install orders-prod -n payments`: its burn-rate alerts fire on its own series.
+
+    The rules are fed series labelled the way the release's ServiceMonitor labels them (the
+    Service's name as `service` and `job`, the release namespace, pod and endpoint), and the
+    page alert must fire; the same series under the chart's default `service` label must not
+    fire it (that label belongs to another release, or to none).
+    """
+    promtool = shutil.which("promtool")
+    require(promtool, "promtool is not installed (Debian package prometheus)")
+    assert promtool is not None
+    project = render()
+    out = tmp_path / "out"
+    helm_render(
+        chart_bin,
+        chart_dir(project),
+        out,
+        [DATA / "values-full.yaml"],
+        release="orders-prod",
+        namespace="payments",
+    )
+    docs = [
+        d
+        for path in sorted((out / "manifests").iterdir())
+        for d in yaml.safe_load_all(path.read_text())
+        if d
+    ]
+    (service,) = [d for d in docs if d["kind"] == "Service"]
+    (monitor,) = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule"]
+    name = service["metadata"]["name"]
+    assert name != RELEASE, "the second release's Service must have its own name"
+    namespace = monitor["metadata"]["namespace"]
+    assert namespace == "payments"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    # The labels Prometheus gives a series scraped through this ServiceMonitor's endpoint.
+    scraped = (
+        f'namespace="{namespace}",service="{name}",job="{name}",pod="{name}-7d9f-x2k4q",'
+        f'container="{project.name}",endpoint="{monitor["spec"]["endpoints"][0]["port"]}",'
+        'instance="10.0.3.7:8000"'
+    )
+    generated = project / "deploy/observability/tests/burn-rate-1h.yaml"
+    (firing, *_) = yaml.safe_load(generated.read_text())["tests"]
+    old = f'service="{RELEASE}"'
+    assert all(old in s["series"] for s in firing["input_series"])
+    ours = {
+        **firing,
+        "name": "the release's own series fire the page alert",
+        "input_series": [
+            {**s, "series": s["series"].replace(old, scraped)} for s in firing["input_series"]
+        ],
+        "alert_rule_test": [
+            {
+                **case,
+                "exp_alerts": [
+                    {**a, "exp_labels": {**a["exp_labels"], "service": name}}
+                    for a in case["exp_alerts"]
+                ],
+            }
+            for case in firing["alert_rule_test"]
+        ],
+    }
+    assert any(c["exp_alerts"] for c in ours["alert_rule_test"]), "the page alert must fire"
+    others = {
+        **firing,
+        "name": "the chart's default service label does not fire this release's alert",
+        "alert_rule_test": [{**c, "exp_alerts": []} for c in firing["alert_rule_test"]],
+    }
+    tests = tmp_path / "release-tests.yaml"
+    tests.write_text(
+        yaml.safe_dump(
+            {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": [ours, others]}
+        )
+    )
+    proc = subprocess.run(
+        [promtool, "test", "rules", str(tests)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

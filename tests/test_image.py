@@ -734,6 +734,13 @@ def test_probes_and_metrics(served: Served) -> None:
     assert status == 200
     assert content_type.startswith("text/plain")
     assert "http_server_request_duration_seconds" in body
+    # Its SQLite file in /tmp was never migrated: start-up is not over, and the image's own
+    # migrations (/app/alembic.ini) name the revision it waits for.
+    status, content_type, body = http_get(base + "/startupz")
+    assert (status, content_type) == (503, "application/problem+json"), body
+    schema = json.loads(body)["schema"]
+    assert schema["database"] == []
+    assert schema["expected"], body
 
 
 @pytest.mark.timing  # run alone, after the parallel suite: see the Makefile's test target

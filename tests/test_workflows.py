@@ -293,11 +293,24 @@ def test_ci_matrix_services_and_gates(github_project: Path) -> None:
     runs = "\n".join(
         str(step.get("run", "")) for job in ci["jobs"].values() for step in job["steps"]
     )
-    for command in ("make lint", "make typecheck", "make test", "alembic check"):
+    for command in ("make lint", "make typecheck", "make test", "make migrations-check"):
         assert command in runs, command
-    assert "alembic downgrade base" in runs
     assert "make openapi-check" in runs
     assert "scripts/openapi.py breaking" in runs
+    # `make check` runs what this workflow runs: the targets it calls are check's.
+    assert set(re.findall(r"make ([a-z-]+)", runs)) == check_prerequisites(github_project)
+
+
+def check_prerequisites(project: Path) -> set[str]:
+    """The targets `make check` runs, read from the generated Makefile."""
+    (check,) = re.findall(r"^check:([^#]*)##", (project / "Makefile").read_text(), re.M)
+    return set(check.split())
+
+
+def test_gitlab_quality_jobs_run_what_make_check_runs(gitlab_project: Path) -> None:
+    ci = yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())
+    scripts = "\n".join("\n".join(ci[job]["script"]) for job in ("lint", "test", "openapi"))
+    assert set(re.findall(r"make ([a-z-]+)", scripts)) == check_prerequisites(gitlab_project)
 
 
 def test_security_release_and_deploy_jobs(github_project: Path) -> None:

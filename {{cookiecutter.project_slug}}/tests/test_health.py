@@ -43,11 +43,14 @@ async def test_readyz_is_503_when_the_database_is_down() -> None:
         AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
     ):
         ready = await client.get("/readyz")
+        starting = await client.get("/startupz")
         live = await client.get("/livez")
         write = await client.post("/api/v2/items", json={"name": "x", "price_cents": 1})
     assert ready.status_code == 503
     assert ready.headers["content-type"] == "application/problem+json"
     assert ready.json()["checks"] == {"database": "down"}
+    assert starting.status_code == 503
+    assert starting.json()["checks"] == {"database": "down"}
     assert live.status_code == 200
     assert write.status_code == 503
     assert write.headers["retry-after"] == "5"

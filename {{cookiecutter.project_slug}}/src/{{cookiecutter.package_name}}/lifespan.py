@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     create_engine,
     create_sessionmaker,
 )
+from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
 {% if cookiecutter.cache == "redis" -%}
 from {{ cookiecutter.package_name }}.infrastructure.redis_cache import RedisCache
 {% endif -%}
@@ -37,8 +38,9 @@ class Resources:
     engine: AsyncEngine
     sessions: Sessions
     cache: Cache
+    schema: SchemaTarget
     cache_check: Callable[[], Awaitable[bool]] | None = None
-    started: bool = False
+    started: bool = False  # latched by /startupz once the schema is at this build's head
 
 
 def lifespan_for(
@@ -48,6 +50,7 @@ def lifespan_for(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
+        schema = SchemaTarget.from_alembic_config(settings.alembic_config)
         engine = create_engine(settings)
         replica = settings.database_replica_url
         replica_engine = create_engine(settings, replica.get_secret_value()) if replica else None
@@ -64,14 +67,18 @@ def lifespan_for(
             engine=engine,
             sessions=Sessions(primary, reader),
             cache=redis_cache,
+            schema=schema,
             cache_check=redis_cache.ping,
         )
 {%- else %}
         resources = Resources(
-            settings=settings, engine=engine, sessions=Sessions(primary, reader), cache=NullCache()
+            settings=settings,
+            engine=engine,
+            sessions=Sessions(primary, reader),
+            cache=NullCache(),
+            schema=schema,
         )
 {%- endif %}
-        resources.started = True
         # Everything built so far lives as long as the process: moving it out of the
         # collector's reach makes full collections short (p99 of cache hits: ~110 -> ~30 ms).
         gc.freeze()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # Off: a ping costs a round trip per checkout, and SQLAlchemy already drops the whole pool
     # on the first disconnect error, so after an outage one request fails, then all reconnect.
     database_pool_pre_ping: bool = False
+    # The migrations this build ships (cwd-relative, the variable `alembic` itself reads):
+    # /startupz answers 503 until the database schema reaches their head revision.
+    alembic_config: Path = Path("alembic.ini")
 {%- if cookiecutter.cache == "redis" %}
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")

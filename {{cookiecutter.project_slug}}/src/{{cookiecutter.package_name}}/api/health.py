@@ -1,4 +1,4 @@
-"""Kubernetes probes: liveness never touches dependencies; readiness checks the database."""
+"""Kubernetes probes: liveness checks nothing, readiness the database, start-up the schema."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from {{ cookiecutter.package_name }}.api.deps import ResourcesDep
 from {{ cookiecutter.package_name }}.api.errors import problem
 from {{ cookiecutter.package_name }}.db.engine import ping
+from {{ cookiecutter.package_name }}.db.schema import current_revisions
 
 READINESS_TIMEOUT = 2.0  # seconds; below the chart's readinessProbe timeout
 NO_BODY_503: dict[int | str, dict[str, object]] = {503: {"model": None}}
@@ -32,9 +33,27 @@ async def livez() -> Health:
 
 
 async def startupz(request: Request, resources: ResourcesDep) -> Response:
-    """200 once the lifespan finished wiring, so slow starts are not killed by liveness."""
+    """503 until the database schema is at (or past) this build's migrations head.
+
+    A pod started before the migration Job finished would fail on its first new column; the
+    kubelet holds liveness and readiness until this answers 200. Once it has, the answer is
+    latched: the schema does not move backwards under a running build.
+    """
     if not resources.started:
-        return problem(request, 503, "Start-up has not finished.")
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT):
+                current = await current_revisions(resources.engine)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            down = {"database": "down"}
+            return problem(request, 503, "The database is not reachable.", checks=down)
+        if not resources.schema.reached_by(current):
+            return problem(
+                request,
+                503,
+                "The database schema is behind this build: run `alembic upgrade head`.",
+                schema={"database": sorted(current), "expected": sorted(resources.schema.heads)},
+            )
+        resources.started = True
     return JSONResponse(Health(status="ok").model_dump())
 
 
