@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEAD_ALERT, STALE_ALERT = "OutboxDeadEvents", "OutboxBacklogStale"
+DEAD_MATCHER = 'status="dead"'
 SLUGS = {DEAD_ALERT: "outbox-dead-events", STALE_ALERT: "outbox-backlog-stale"}
 DEAD_RUNBOOK = (
     "## What fired\n\n"
@@ -79,7 +80,7 @@ class OutboxAlerts:
 
     def group(self, service: str, matchers: Matchers, by: str) -> dict[str, Any]:
         """The rule group: one alert per condition, `for` long enough to ride out a scrape."""
-        dead = f"max by ({by}) (outbox_events{matchers('status=\"dead\"')}) > 0"
+        dead = f"max by ({by}) (outbox_events{matchers(DEAD_MATCHER)}) > 0"
         stale = (
             f"max by ({by}) (outbox_oldest_pending_age_seconds{matchers('')})"
             f" > {self.stale_after_seconds}"
@@ -146,9 +147,7 @@ class OutboxAlerts:
                 {
                     "name": f"{STALE_ALERT} fires once the oldest pending event is over {limit} s",
                     "interval": "1m",
-                    "input_series": [
-                        {"series": age, "values": "0x9 0+60x60"}
-                    ],
+                    "input_series": [{"series": age, "values": "0x9 0+60x60"}],
                     "alert_rule_test": [
                         case(STALE_ALERT, crosses + wait - 1, None),
                         case(STALE_ALERT, crosses + wait + 1, "page"),

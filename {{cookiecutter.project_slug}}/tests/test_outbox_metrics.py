@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
 from {{ cookiecutter.package_name }}.db.base import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
@@ -95,9 +96,11 @@ async def test_a_database_outage_fails_the_scrape_not_the_worker() -> None:
     heartbeat = Heartbeat(stale_after=10)
     server = await serve_health(0, heartbeat, down)
     try:
-        answer = await scrape(server.sockets[0].getsockname()[1])
+        with capture_logs() as logs:
+            answer = await scrape(server.sockets[0].getsockname()[1])
     finally:
         server.close()
         await server.wait_closed()
     assert answer.startswith(b"HTTP/1.1 503")
+    assert [log["event"] for log in logs] == ["outbox metrics unavailable"]
     assert heartbeat.alive()

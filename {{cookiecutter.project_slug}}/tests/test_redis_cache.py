@@ -56,7 +56,9 @@ def test_keys_name_the_database_but_not_its_credentials() -> None:
     assert len(same) == 1  # a rotated password (or another role) reads the same rows
     assert data_source(base.format("u:one", "other")) not in same
     assert data_source("postgresql+asyncpg://u@db:5433/app") not in same
-    assert "one" not in namespace(Settings(_env_file=None, database_url=base.format("u:one", "app")))
+    assert "one" not in namespace(
+        Settings(_env_file=None, database_url=base.format("u:one", "app"))
+    )
 
 
 def test_keys_change_with_the_cached_shape() -> None:
@@ -77,7 +79,9 @@ async def test_two_databases_sharing_redis_never_see_each_others_items(
         for name, app_settings in (("first", settings), ("second", other)):
             async with (
                 LifespanManager(create_app(app_settings)) as manager,
-                AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://t") as client,
+                AsyncClient(
+                    transport=ASGITransport(app=manager.app), base_url="http://t"
+                ) as client,
             ):
                 created = await client.post("/api/v2/items", json={"name": name, "price_cents": 1})
                 assert created.json()["id"] == 1  # the same id in both databases

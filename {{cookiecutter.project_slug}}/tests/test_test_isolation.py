@@ -24,6 +24,15 @@ HOSTILE = {
 }
 
 
+INNER = [
+    "--rootdir",
+    str(ROOT),
+    "-c",
+    str(ROOT / "pyproject.toml"),
+    str(ROOT / "tests/test_settings.py"),
+]
+
+
 def test_every_settings_variable_is_covered() -> None:
     assert {"database_url", "environment", "log_level"} <= SETTINGS_VARIABLES
     assert len(SETTINGS_VARIABLES) == len(Settings.model_fields)
@@ -38,11 +47,7 @@ def test_no_variable_or_env_file_of_the_caller_reaches_a_test() -> None:
 def test_settings_tests_pass_under_a_hostile_environment_and_env_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DATABASE_URL=mysql://db/theirs\nPORT=1\n")
     proc = subprocess.run(  # noqa: S603 - pytest of this project, with this interpreter
-        [
-            sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider",
-            "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
-            str(ROOT / "tests/test_settings.py"),
-        ],  # fmt: skip
+        [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", *INNER],
         cwd=tmp_path,
         env={**os.environ, **HOSTILE},
         capture_output=True,

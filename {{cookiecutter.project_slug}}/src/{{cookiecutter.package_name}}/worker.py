@@ -57,14 +57,16 @@ class Heartbeat:
 async def serve_health(
     port: int, heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None = None
 ) -> asyncio.Server:
-    """A minimal HTTP/1.1 endpoint: Prometheus text on `/metrics`, and on any other path
-    200 while the heartbeat is fresh, 503 otherwise."""
+    """A minimal HTTP/1.1 endpoint: `/metrics` for Prometheus, else the heartbeat's state.
+
+    Any other path answers 200 while the heartbeat is fresh, 503 otherwise.
+    """
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError):
             async with asyncio.timeout(5):
                 request = await reader.readuntil(b"\r\n\r\n")
-            target = (request.split(b" ", 2) + [b"", b""])[1].split(b"?")[0]
+            target = [*request.split(b" ", 2), b"", b""][1].split(b"?")[0]
             status, body, kind = await _respond(target, heartbeat, metrics)
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"

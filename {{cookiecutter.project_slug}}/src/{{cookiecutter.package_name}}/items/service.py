@@ -38,8 +38,6 @@ def decode_cursor(cursor: str) -> int:
     return int(value)
 
 
-
-
 def record_format(model: type[BaseModel]) -> str:
     """Short hash of a cached model's JSON schema: it changes whenever the shape does."""
     schema = json.dumps(model.model_json_schema(), sort_keys=True)
