@@ -55,7 +55,12 @@ UNLESS_NONE: dict[str, list[str]] = {
         f"deploy/helm/{SLUG}/templates/worker-deployment.yaml",
         "tests/test_events.py",
         "tests/test_outbox.py",
+        "tests/test_outbox_metrics.py",
         "tests/test_worker.py",
+        f"deploy/helm/{SLUG}/templates/worker-podmonitor.yaml",
+        "deploy/observability/tests/outbox.yaml",
+        "docs/runbooks/outbox-dead-events.md",
+        "docs/runbooks/outbox-backlog-stale.md",
     ],
 }
 

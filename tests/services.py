@@ -49,6 +49,15 @@ def scratch_database(prefix: str) -> Iterator[str]:
             )
 
 
+def execute(database_url: str, query: str) -> list[tuple[object, ...]]:
+    """Run one statement (committed) in a database `scratch_database` made; its rows, if any."""
+    name = urlsplit(database_url).path.lstrip("/")
+    conninfo = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={name}"
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        cursor = connection.execute(query.encode())
+        return cursor.fetchall() if cursor.description else []
+
+
 def broker_available(messaging: str) -> bool:
     """Whether the machine's broker for this messaging option answers on its port."""
     url = urlsplit(BROKER_URLS[messaging])

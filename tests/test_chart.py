@@ -33,7 +33,9 @@ RELEASE = "orders-service"  # the default slug: fullname == release name
 NAMESPACE = "orders"
 OLDEST_KUBERNETES = "1.30.0"
 # Kinds with no schema in kubernetes-validate: they may only warn, never fail.
-CUSTOM_KINDS = {"Rollout", "AnalysisTemplate", "ServiceMonitor", "PrometheusRule", "HTTPRoute"}
+CUSTOM_KINDS = {
+    "Rollout", "AnalysisTemplate", "ServiceMonitor", "PodMonitor", "PrometheusRule", "HTTPRoute",
+}  # fmt: skip
 BROKER_PORTS = {"rabbitmq": 5672, "kafka": 9092, "nats": 4222}
 PROBES = {"startup": "/startupz", "liveness": "/livez", "readiness": "/readyz"}
 SECRET = f"{RELEASE}-secrets"  # values.yaml's existingSecret for the default slug
@@ -260,6 +262,8 @@ def expected_kinds(case: Case) -> set[str]:
     if case.values == "full":
         kinds |= {"HorizontalPodAutoscaler", "Ingress", "HTTPRoute", "ServiceMonitor"}
         kinds |= {"PrometheusRule"}
+    if case.messaging != "none" and "ServiceMonitor" in kinds:
+        kinds |= {"PodMonitor"}  # the event worker's /metrics, enabled with the ServiceMonitor
     return kinds
 
 
@@ -408,6 +412,20 @@ def check_traffic(rendered: Rendered, app: App) -> None:
         assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
         app_source = "\n".join(p.read_text() for p in (rendered.project / "src").rglob("*.py"))
         assert '"/metrics"' in app_source, "the app serves /metrics"
+    if "PodMonitor" in kinds:  # the worker's outbox metrics, labelled like the API's series
+        (worker,) = [d for d in kinds["Deployment"] if component(d) == "worker"]
+        pod_monitor = rendered.one("PodMonitor")["spec"]
+        assert selects(
+            pod_monitor["selector"]["matchLabels"], worker["spec"]["template"]["metadata"]["labels"]
+        )
+        endpoint = pod_monitor["podMetricsEndpoints"][0]
+        ports = [p["name"] for c in pod_containers(worker) for p in c.get("ports", [])]
+        assert endpoint["port"] in ports, "a named port of the worker container"
+        assert endpoint["path"] == "/metrics"
+        assert endpoint["relabelings"] == [
+            {"targetLabel": "service", "replacement": service["metadata"]["name"]}
+        ]
+        assert not selects(pod_monitor["selector"]["matchLabels"], labels), "not the API pods"
     if rendered.case.values != "full":
         assert work["spec"]["replicas"] == 2
         return
@@ -478,7 +496,9 @@ def check_network_policy(rendered: Rendered, app: App) -> None:
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert selects(selector, workload(rendered)["spec"]["template"]["metadata"]["labels"])
     assert selects(selector, rendered.one("Job")["spec"]["template"]["metadata"]["labels"])
-    assert [p["port"] for r in policy["ingress"] for p in r["ports"]] == [app.port]
+    # With a worker, also its probes' and /metrics port (Prometheus scrapes it).
+    worker_port = [8001] if rendered.case.messaging != "none" else []
+    assert [p["port"] for r in policy["ingress"] for p in r["ports"]] == [app.port, *worker_port]
     egress = {(p["port"], p["protocol"]) for r in policy["egress"] for p in r["ports"]}
     wanted = {(53, "UDP"), (53, "TCP"), (5432, "TCP")}
     if rendered.case.messaging != "none":

@@ -17,6 +17,7 @@ from tests.options import DEEP, DEFAULTS, combo_id
 from tests.services import (
     BROKER_URLS,
     broker_available,
+    execute,
     postgres_available,
     redis_available,
     redis_url,
@@ -39,6 +40,11 @@ class Project:
         start = time.perf_counter()
         run(["make", target], cwd=self.root, env={**self.env, **extra_env})
         return time.perf_counter() - start
+
+    def migrate(self, database_url: str) -> None:
+        env = {**self.env, "DATABASE_URL": database_url}
+        upgrade = [self.env["UV"], "run", "--frozen", "alembic", "upgrade", "head"]
+        run(upgrade, cwd=self.root, env=env)
 
     def alembic_round_trip(self, database_url: str) -> None:
         env = {**self.env, "DATABASE_URL": database_url}
@@ -89,10 +95,24 @@ def test_tests_on_postgres_and_redis(project: Project, figure: Figure) -> None:
         require(broker_available(chosen["messaging"]), f"{chosen['messaging']} is not reachable")
         extra["TEST_BROKER_URL"] = BROKER_URLS[chosen["messaging"]]
     # A second database stands in for the read replica (routing, not replication, is tested).
+    # The README's recipe: the developer's own migrated database, holding rows, is exported as
+    # DATABASE_URL and named by TEST_DATABASE_URL; the suite must neither change nor read it.
     with scratch_database("tpl_test") as url, scratch_database("tpl_replica") as replica:
+        project.migrate(url)
+        rows = "SELECT 'dev-' || g, 1 FROM generate_series(1, 201) AS g"
+        execute(url, f"INSERT INTO items (name, price_cents) {rows}")
         elapsed = project.make(
-            "test", TEST_DATABASE_URL=url, TEST_DATABASE_REPLICA_URL=replica, **extra
+            "test",
+            DATABASE_URL=url,
+            TEST_DATABASE_URL=url,
+            TEST_DATABASE_REPLICA_URL=replica,
+            **extra,
         )
+        assert execute(url, "SELECT count(*) FROM items") == [(201,)]
+        # The databases the suite made for itself (<name>_test_<hex>) are gone too.
+        own = f"{url.rsplit('/', 1)[1]}_test_"
+        databases = [str(name) for (name,) in execute(url, "SELECT datname FROM pg_database")]
+        assert not [name for name in databases if name.startswith(own)]
     real = ", ".join(["PostgreSQL (+ replica database)", *(k for k in extra)])
     figure(f"generated `make test` on {real}: {elapsed:.1f} s")
 

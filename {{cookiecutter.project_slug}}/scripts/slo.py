@@ -1,7 +1,8 @@
 """Generate SLO rules, their promtool tests, runbooks and the dashboard from one slo.yaml.
 
 `python scripts/slo.py` writes the files; `--check` exits 1 naming those that are stale.
-The alerts are the Site Reliability Workbook's multi-window, multi-burn-rate alerts.
+The alerts are the Site Reliability Workbook's multi-window, multi-burn-rate alerts, plus the
+event outbox's alerts when slo.yaml has an `outbox` section (scripts/slo_outbox.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+if __package__ in (None, ""):  # run as `python scripts/slo.py`: make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.slo_outbox import OutboxAlerts
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "deploy/observability/slo.yaml"
@@ -118,6 +123,7 @@ class Spec:
     metric: str
     objectives: list[Objective]
     alerts: list[Alert]
+    outbox: OutboxAlerts | None = None
 
     @classmethod
     def load(cls, path: Path) -> Spec:
@@ -150,6 +156,11 @@ class Spec:
             metric=raw["metric"],
             objectives=objectives,
             alerts=alerts,
+            outbox=(
+                OutboxAlerts.load(raw["outbox"], raw["runbook_url"].rstrip("/"))
+                if "outbox" in raw
+                else None
+            ),
         )
 
     def windows(self) -> list[str]:
@@ -229,6 +240,8 @@ def rules(spec: Spec) -> dict[str, Any]:
             if alert.objective == objective
         )
         groups.append({"name": f"{spec.service}-slo-{objective.name}", "rules": group})
+    if spec.outbox is not None:
+        groups.append(spec.outbox.group(spec.service, spec.matchers, spec.group_by()))
     return {"groups": groups}
 
 
@@ -512,6 +525,12 @@ def outputs(spec: Spec) -> dict[Path, str]:
         files[folder / "tests" / f"burn-rate-{long}.yaml"] = to_yaml(tests)
     for alert in spec.alerts:
         files[ROOT / "docs/runbooks" / f"{alert.slug}.md"] = runbook(spec, alert)
+    if spec.outbox is not None:
+        tests = spec.outbox.rule_tests(spec.service, spec.selector)
+        files[folder / "tests/outbox.yaml"] = to_yaml(tests)
+        note = f"<!-- {HEADER.strip().removeprefix('# ')} -->\n"
+        for slug, text in spec.outbox.runbooks(spec.service).items():
+            files[ROOT / "docs/runbooks" / f"{slug}.md"] = note + text
     return files
 
 

@@ -1,8 +1,15 @@
-"""Fixtures: a migrated database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
+"""Fixtures: a migrated database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL).
+
+Tests never touch a database they did not create: TEST_DATABASE_URL (and
+TEST_DATABASE_REPLICA_URL) only locate a server, on which the run creates its own databases and
+drops them at its end. Every test runs without the caller's settings variables and `.env`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,13 +20,23 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 {%- if cookiecutter.cache == "redis" %}
-from redis.asyncio import Redis
+from redis import Redis
 {%- endif %}
+from sqlalchemy import URL, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }}.app import create_app
+{%- if cookiecutter.cache == "redis" %}
+from {{ cookiecutter.package_name }}.infrastructure.redis_cache import namespace
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every variable `Settings` would read (pydantic-settings matches names case-insensitively).
+SETTINGS_VARIABLES = frozenset(
+    f"{Settings.model_config.get('env_prefix', '')}{name}".lower() for name in Settings.model_fields
+)
 
 
 def alembic_config(url: str) -> Config:
@@ -30,28 +47,86 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """Migrated database; TEST_DATABASE_URL selects a server, else a fresh SQLite file."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+@pytest.fixture(autouse=True)
+def _isolated_from_the_caller(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No settings variable of the caller (an exported DATABASE_URL...) and no `.env` apply."""
+    for name in list(os.environ):
+        if name.lower() in SETTINGS_VARIABLES:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+class ThrowawayDatabases:
+    """Databases this run creates on PostgreSQL servers, all dropped when the run ends."""
+
+    def __init__(self) -> None:
+        self._made: list[tuple[URL, str]] = []  # (server as given, database made there)
+
+    def create(self, server: str, purpose: str) -> str:
+        """A new empty database on the server `server` locates; its own database is unused."""
+        url = make_url(server)
+        if not url.drivername.startswith("postgres"):
+            raise pytest.UsageError(f"{purpose} must be a postgresql:// URL, not {url.drivername}")
+        url = url.set(drivername="postgresql+asyncpg")
+        name = f"{(url.database or url.username or 'postgres')[:40]}_test_{secrets.token_hex(4)}"
+        asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
+        self._made.append((url, name))
+        return url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        """Drop every database this run made (WITH FORCE: a failed test may leave sessions)."""
+        for server, name in self._made:
+            asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: URL, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def throwaway_databases() -> Iterator[ThrowawayDatabases]:
+    """The run's own databases; see `ThrowawayDatabases`."""
+    databases = ThrowawayDatabases()
+    yield databases
+    databases.drop_all()
+
+
+def migrated(url: str) -> Iterator[str]:
+    """Upgrade to head for one test, then back to an empty database for the next."""
     config = alembic_config(url)
     command.upgrade(config, "head")
     yield url
     command.downgrade(config, "base")
 
 
+@pytest.fixture(scope="session")
+def _primary_on_server(throwaway_databases: ThrowawayDatabases) -> str | None:
+    server = os.environ.get("TEST_DATABASE_URL")
+    return throwaway_databases.create(server, "TEST_DATABASE_URL") if server else None
+
+
+@pytest.fixture(scope="session")
+def _replica_on_server(throwaway_databases: ThrowawayDatabases) -> str | None:
+    server = os.environ.get("TEST_DATABASE_REPLICA_URL")
+    return throwaway_databases.create(server, "TEST_DATABASE_REPLICA_URL") if server else None
+
+
 @pytest.fixture
-def replica_url(tmp_path: Path) -> Iterator[str]:
+def database_url(_primary_on_server: str | None, tmp_path: Path) -> Iterator[str]:
+    """Migrated database: the run's own on the TEST_DATABASE_URL server, else a SQLite file."""
+    yield from migrated(_primary_on_server or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+
+
+@pytest.fixture
+def replica_url(_replica_on_server: str | None, tmp_path: Path) -> Iterator[str]:
     """A second migrated database standing in for a read replica (no replication needed to
-    prove routing): TEST_DATABASE_REPLICA_URL selects a server, else another SQLite file."""
-    url = (
-        os.environ.get("TEST_DATABASE_REPLICA_URL")
-        or f"sqlite+aiosqlite:///{tmp_path / 'replica.db'}"
-    )
-    config = alembic_config(url)
-    command.upgrade(config, "head")
-    yield url
-    command.downgrade(config, "base")
+    prove routing): the run's own on the TEST_DATABASE_REPLICA_URL server, else SQLite."""
+    yield from migrated(_replica_on_server or f"sqlite+aiosqlite:///{tmp_path / 'replica.db'}")
 
 
 @pytest.fixture
@@ -69,12 +144,20 @@ def settings(database_url: str) -> Settings:
 
 {% if cookiecutter.cache == "redis" -%}
 @pytest.fixture(autouse=True)
-async def _empty_cache() -> None:
-    """Ids restart with each migrated database, so cached entries must not outlive a test."""
-    if url := os.environ.get("TEST_REDIS_URL"):
-        client = Redis.from_url(url)
-        await client.flushdb()
-        await client.aclose()
+def _forget_cached_entries(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Ids restart with each migrated database, so a test's cache entries must not outlive it.
+
+    Only the keys of the test's own database go: the rest of TEST_REDIS_URL is not ours.
+    """
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url or "settings" not in request.fixturenames:
+        yield
+        return
+    settings: Settings = request.getfixturevalue("settings")
+    yield
+    with Redis.from_url(url) as client:
+        for key in client.scan_iter(match=f"{namespace(settings)}*"):
+            client.delete(key)
 
 
 {% endif -%}

@@ -9,7 +9,13 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.infrastructure.redis_cache import RedisCache
+from {{ cookiecutter.package_name }}.infrastructure.redis_cache import (
+    RedisCache,
+    data_source,
+    namespace,
+)
+from {{ cookiecutter.package_name }}.items.models import ItemRecord
+from {{ cookiecutter.package_name }}.items.service import RECORD_FORMAT, record_format
 from {{ cookiecutter.package_name }}.settings import Settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -42,3 +48,48 @@ async def test_round_trip_with_ttl_against_real_redis() -> None:
         assert await cache.get("k") is None
     finally:
         await cache.close()
+
+
+def test_keys_name_the_database_but_not_its_credentials() -> None:
+    base = "postgresql+asyncpg://{}@db:5432/{}"
+    same = {data_source(base.format("u:one", "app")), data_source(base.format("v:two", "app"))}
+    assert len(same) == 1  # a rotated password (or another role) reads the same rows
+    assert data_source(base.format("u:one", "other")) not in same
+    assert data_source("postgresql+asyncpg://u@db:5433/app") not in same
+    assert "one" not in namespace(
+        Settings(_env_file=None, database_url=base.format("u:one", "app"))
+    )
+
+
+def test_keys_change_with_the_cached_shape() -> None:
+    class Wider(ItemRecord):
+        currency: str
+
+    assert record_format(Wider) != RECORD_FORMAT
+    assert record_format(ItemRecord) == RECORD_FORMAT
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+async def test_two_databases_sharing_redis_never_see_each_others_items(
+    settings: Settings, replica_url: str
+) -> None:
+    other = settings.model_copy(update={"database_url": SecretStr(replica_url)})
+    names: dict[str, list[str]] = {}
+    try:
+        for name, app_settings in (("first", settings), ("second", other)):
+            async with (
+                LifespanManager(create_app(app_settings)) as manager,
+                AsyncClient(
+                    transport=ASGITransport(app=manager.app), base_url="http://t"
+                ) as client,
+            ):
+                created = await client.post("/api/v2/items", json={"name": name, "price_cents": 1})
+                assert created.json()["id"] == 1  # the same id in both databases
+                # The first read fills the cache, the second is served from it.
+                reads = [await client.get("/api/v2/items/1") for _ in range(2)]
+                names[name] = [read.json()["name"] for read in reads]
+    finally:
+        async with Redis.from_url(str(REDIS_URL)) as redis:
+            async for key in redis.scan_iter(match=f"{namespace(other)}*"):
+                await redis.delete(key)
+    assert names == {"first": ["first", "first"], "second": ["second", "second"]}

@@ -181,6 +181,25 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
     )
 
 
+async def test_an_event_nobody_consumes_yet_is_sent_not_dead(event_settings: Settings) -> None:
+    # item.deleted has no consumer (no queue binds it): publishing it is still a success.
+    app = create_app(event_settings)
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        item = (await client.post("/api/v2/items", json={"name": "gone", "price_cents": 1})).json()
+        assert (await client.delete(f"/api/v2/items/{item['id']}")).status_code == 204
+    # One refusal would make an event dead at once, so a refused publish cannot hide in retries.
+    worker = Worker.from_settings(event_settings.model_copy(update={"outbox_max_attempts": 1}))
+    try:
+        async with broker_for(worker), running(worker):
+            counts = await settled(event_settings, {"sent": 2, "processed": 1})
+    finally:
+        await delete_broker_names(event_settings)
+    assert counts == {"sent": 2, "processed": 1, "effect": 1}, counts
+
+
 async def delete_broker_names(settings: Settings) -> None:
     """Remove the per-test queues, exchange or stream from a real broker."""
     if not BROKER_URL:

@@ -3,7 +3,8 @@
 One process relays the transactional outbox to the broker and runs the event consumers; run
 as many as you like (PostgreSQL row locks keep relays from sending one row twice at once).
 It serves `/livez` and `/readyz` on WORKER_HEALTH_PORT for the chart's probes: both fail
-when the relay loop has not turned for longer than its longest backoff. `... worker asyncapi`
+when the relay loop has not turned for longer than its longest backoff; `/metrics` there
+reports the outbox backlog (events/metrics.py). `... worker asyncapi`
 prints the AsyncAPI document of the events instead.
 """
 
@@ -14,17 +15,20 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.broker import Broker, EventBus, Topology, create_broker
 from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer, register
+from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing
@@ -51,21 +55,44 @@ class Heartbeat:
         return self._clock() - self._last < self._stale_after
 
 
-async def serve_health(port: int, heartbeat: Heartbeat) -> asyncio.Server:
-    """A minimal HTTP/1.1 endpoint: 200 while the heartbeat is fresh, 503 otherwise."""
+async def serve_health(
+    port: int, heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None = None
+) -> asyncio.Server:
+    """A minimal HTTP/1.1 endpoint: `/metrics` for Prometheus, else the heartbeat's state.
+
+    Any other path answers 200 while the heartbeat is fresh, 503 otherwise.
+    """
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError):
             async with asyncio.timeout(5):
-                await reader.readuntil(b"\r\n\r\n")
-            status = "200 OK" if heartbeat.alive() else "503 Service Unavailable"
-            body = b"ok\n" if heartbeat.alive() else b"stale\n"
-            head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                request = await reader.readuntil(b"\r\n\r\n")
+            target = [*request.split(b" ", 2), b"", b""][1].split(b"?")[0]
+            status, body, kind = await _respond(target, heartbeat, metrics)
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
             writer.write(head.encode() + body)
             await writer.drain()
         writer.close()
 
     return await asyncio.start_server(answer, "0.0.0.0", port)  # noqa: S104 - the pod's probes  # nosec B104
+
+
+async def _respond(
+    target: bytes, heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None
+) -> tuple[str, bytes, str]:
+    """Status line, body and content type for one request path."""
+    if target == b"/metrics" and metrics is not None:
+        try:
+            return "200 OK", await metrics(), CONTENT_TYPE_LATEST
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("outbox metrics unavailable", error=str(exc))
+            return "503 Service Unavailable", b"database unavailable\n", "text/plain"
+    if heartbeat.alive():
+        return "200 OK", b"ok\n", "text/plain"
+    return "503 Service Unavailable", b"stale\n", "text/plain"
 
 
 @dataclass
@@ -79,6 +106,7 @@ class Worker:
     relay: OutboxRelay
     policy: RetryPolicy
     heartbeat: Heartbeat
+    metrics: OutboxMetrics
 
     @classmethod
     def from_settings(cls, settings: Settings, broker: Broker | None = None) -> Worker:
@@ -95,11 +123,14 @@ class Worker:
         relay = OutboxRelay(sessionmaker, bus, policy, settings.outbox_batch_size)
         # The loop sleeps at most one backoff between turns; a minute more means it is stuck.
         heartbeat = Heartbeat(stale_after=settings.outbox_max_backoff_seconds + 60)
-        return cls(settings, engine, bus, consumer, relay, policy, heartbeat)
+        metrics = OutboxMetrics(sessionmaker)
+        return cls(settings, engine, bus, consumer, relay, policy, heartbeat, metrics)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve health, connect (retrying), then relay until `stop` is set; close everything."""
-        server = await serve_health(self.settings.worker_health_port, self.heartbeat)
+        server = await serve_health(
+            self.settings.worker_health_port, self.heartbeat, self.metrics.render
+        )
         try:
             if await self._connect(stop):
                 await self.bus.prepare()

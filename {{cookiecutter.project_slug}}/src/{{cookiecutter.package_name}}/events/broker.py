@@ -61,8 +61,10 @@ def create_broker(settings: Settings) -> Broker:
     headers and continues it in consumers (spans only once tracing is configured).
     """
 {%- if cookiecutter.messaging == "rabbitmq" %}
-    # Publisher confirms are on by default; with on_return_raises an event that no queue is
-    # bound for raises instead of being dropped, so the relay retries it.
+    # Publisher confirms are on by default, so a publish returns once the broker holds the
+    # message. Events are published without `mandatory`: one that no queue binds yet (its
+    # consumers come later) is delivered to nobody, which is success, not a retry. Only the
+    # dead-letter publisher is mandatory, and on_return_raises makes a missing queue an error.
     return Broker(
         settings.broker_url.get_secret_value(),
         default_channel=Channel(on_return_raises=True),
@@ -152,7 +154,7 @@ class EventBus:
             exchange=self.topology.exchange,
             routing_key=destination,
             persist=True,
-            mandatory=True,
+            mandatory=False,
             schema=schema,
             description=doc,
         )

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.events.models import PENDING, OutboxEvent
+from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, OutboxEvent
 from {{ cookiecutter.package_name }}.events.schemas import Event
 
 
@@ -57,3 +57,23 @@ class OutboxRepository:
         """Rows per status, for tests and operators."""
         query = select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
         return {status: int(n) for status, n in (await self._session.execute(query)).all()}
+
+    async def backlog(self) -> tuple[dict[str, int], datetime | None]:
+        """Pending and dead counts and the oldest pending event's time, for the metrics.
+
+        Both queries walk the (status, id) index over pending and dead rows only, so their
+        cost does not grow with the sent history.
+        """
+        counts = (
+            select(OutboxEvent.status, func.count())
+            .where(OutboxEvent.status.in_((PENDING, DEAD)))
+            .group_by(OutboxEvent.status)
+        )
+        found = {status: int(n) for status, n in (await self._session.execute(counts)).all()}
+        oldest = (
+            select(OutboxEvent.created_at)
+            .where(OutboxEvent.status == PENDING)
+            .order_by(OutboxEvent.id)
+            .limit(1)
+        )
+        return {PENDING: 0, DEAD: 0, **found}, await self._session.scalar(oldest)

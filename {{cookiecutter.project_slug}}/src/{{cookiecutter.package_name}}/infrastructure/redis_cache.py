@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import make_url
 
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -12,8 +16,26 @@ logger = structlog.get_logger(__name__)
 SOCKET_TIMEOUT = 0.25  # seconds: a slow cache must not be slower than the database it spares
 
 
+def data_source(database_url: str) -> str:
+    """Short stable id of the database a process reads: driver, host, port and database name.
+
+    Never the credentials: rotating a password must not empty the cache, nor show in keys.
+    """
+    url = make_url(database_url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        database = str(Path(database).resolve())
+    identity = f"{url.drivername}|{url.host or ''}|{url.port or ''}|{database}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+def namespace(settings: Settings) -> str:
+    """`<service>:<data source>:`: processes share entries only when they read one database."""
+    return f"{settings.service_name}:{data_source(settings.database_url.get_secret_value())}:"
+
+
 class RedisCache:
-    """Cache-aside store with a TTL; keys are namespaced by the service name."""
+    """Cache-aside store with a TTL; keys are namespaced by service and database (`namespace`)."""
 
     def __init__(self, client: Redis, ttl_seconds: int, prefix: str) -> None:
         self._client = client
@@ -28,7 +50,7 @@ class RedisCache:
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT,
         )
-        return cls(client, settings.cache_ttl_seconds, f"{settings.service_name}:")
+        return cls(client, settings.cache_ttl_seconds, namespace(settings))
 
     async def get(self, key: str) -> bytes | None:
         """Cached bytes, or None on a miss or when Redis is unreachable."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,10 +38,19 @@ class ItemRepository:
             raise ConflictError(f"an item named {item.name!r} already exists") from exc
         return item
 
-    async def delete(self, item: Item) -> None:
-        """Delete a loaded item."""
-        await self._session.delete(item)
-        await self._session.flush()
+    async def delete(self, item_id: int) -> bool:
+        """Delete by id in one statement; True only for the transaction whose DELETE removed it.
+
+        Load-then-delete let parallel requests all see the row and all succeed; here the
+        database's row lock decides, so one caller wins and the others match no row.
+        """
+        if not MIN_ID <= item_id <= MAX_ID:
+            return False
+        statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+        deleted = await self._session.execute(
+            statement, execution_options={"synchronize_session": False}
+        )
+        return deleted.scalar_one_or_none() is not None
 
     async def count(self) -> int:
         """Total number of items, for offset pagination."""

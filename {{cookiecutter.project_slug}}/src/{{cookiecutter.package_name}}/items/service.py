@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+
+from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.db.engine import Sessions
@@ -14,6 +18,16 @@ from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDele
 from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
+
+
+def record_format(model: type[BaseModel]) -> str:
+    """Short hash of a cached model's JSON schema: it changes whenever the shape does."""
+    schema = json.dumps(model.model_json_schema(), sort_keys=True)
+    return hashlib.sha256(schema.encode()).hexdigest()[:8]
+
+
+# Part of every item key: entries of an older shape are never read, so no flush on deploy.
+RECORD_FORMAT = record_format(ItemRecord)
 
 
 def records(items: Sequence[Item]) -> list[ItemRecord]:
@@ -56,13 +70,10 @@ class ItemService:
         return record
 
     async def delete(self, item_id: int) -> None:
-        """Delete and invalidate the cached copy."""
+        """Delete and invalidate the cached copy; of parallel deletes exactly one succeeds."""
         async with self._sessions.write() as session:
-            repository = ItemRepository(session)
-            item = await repository.get(item_id)
-            if item is None:
+            if not await ItemRepository(session).delete(item_id):
                 raise NotFoundError(f"item {item_id} does not exist")
-            await repository.delete(item)
 {%- if cookiecutter.messaging != "none" %}
             Outbox(session).add(ItemDeleted(item_id=item_id))
 {%- endif %}
@@ -87,4 +98,4 @@ class ItemService:
 
     @staticmethod
     def _key(item_id: int) -> str:
-        return f"items:v1:{item_id}"
+        return f"{RECORD_FORMAT}:items:{item_id}"

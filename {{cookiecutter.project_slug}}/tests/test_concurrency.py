@@ -1,0 +1,110 @@
+"""Parallel requests on the same data: every effect happens once, checked in the database after.
+
+The requests go through the whole app at once (asyncio.gather over ASGI), so they interleave on
+the pool's connections like a server's requests do. Run with TEST_DATABASE_URL for PostgreSQL's
+row locks; on SQLite the same invariants hold through its single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy import text
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.db.engine import create_engine
+from {{ cookiecutter.package_name }}.settings import Settings
+
+EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
+PARALLEL_DELETES = 50
+PARALLEL_CREATES = 200
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """The app with a pool timeout long enough for every request to wait its turn."""
+    app = create_app(settings.model_copy(update={"database_pool_timeout": 120.0}))
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+    ):
+        yield http
+
+
+async def rows(settings: Settings, query: str) -> list[tuple[Any, ...]]:
+    """Read the database directly, bypassing the app (and its cache)."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(query))]
+    finally:
+        await engine.dispose()
+
+
+async def events_of(settings: Settings, event_type: str) -> Counter[int]:
+    """How many outbox rows of one type each item id has."""
+    query = f"SELECT payload FROM outbox_events WHERE event_type = '{event_type}'"  # noqa: S608 - our literals
+    payloads = await rows(settings, query)
+    return Counter(json.loads(payload)["item_id"] for (payload,) in payloads)
+
+
+async def in_parallel(*requests: Awaitable[Response]) -> Counter[int]:
+    """Status codes of requests sent at once."""
+    responses = await asyncio.gather(*requests)
+    return Counter(response.status_code for response in responses)
+
+
+async def test_parallel_deletes_of_one_item_succeed_once(
+    client: AsyncClient, settings: Settings
+) -> None:
+    created = await client.post("/api/v2/items", json={"name": "contested", "price_cents": 1})
+    item_id = created.json()["id"]
+    url = f"/api/v2/items/{item_id}"
+
+    statuses = await in_parallel(*(client.delete(url) for _ in range(PARALLEL_DELETES)))
+
+    assert statuses == {204: 1, 404: PARALLEL_DELETES - 1}
+    assert await rows(settings, "SELECT id FROM items") == []
+    if EVENTS:
+        assert await events_of(settings, "item.deleted") == {item_id: 1}
+
+
+async def test_parallel_creates_store_each_item_and_event_once(
+    client: AsyncClient, settings: Settings
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v2/items", json={"name": f"item-{n}", "price_cents": n})
+            for n in range(PARALLEL_CREATES)
+        )
+    )
+
+    assert Counter(r.status_code for r in responses) == {201: PARALLEL_CREATES}
+    answered = {r.json()["id"]: r.json()["name"] for r in responses}
+    stored = dict(await rows(settings, "SELECT id, name FROM items"))
+    assert stored == answered
+    assert len(stored) == PARALLEL_CREATES
+    if EVENTS:
+        assert await events_of(settings, "item.created") == dict.fromkeys(answered, 1)
+
+
+async def test_parallel_creates_of_one_name_store_it_once(
+    client: AsyncClient, settings: Settings
+) -> None:
+    body = {"name": "twice", "price_cents": 1}
+
+    statuses = await in_parallel(
+        *(client.post("/api/v2/items", json=body) for _ in range(PARALLEL_DELETES))
+    )
+
+    assert statuses == {201: 1, 409: PARALLEL_DELETES - 1}
+    ((item_id,),) = await rows(settings, "SELECT id FROM items WHERE name = 'twice'")
+    if EVENTS:
+        assert await events_of(settings, "item.created") == {item_id: 1}
