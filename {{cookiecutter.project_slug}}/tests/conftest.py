@@ -136,6 +136,7 @@ def settings(database_url: str) -> Settings:
         _env_file=None,
         environment="test",
         database_url=database_url,
+        alembic_config=ROOT / "alembic.ini",  # tests run in tmp_path, away from any `.env`
 {%- if cookiecutter.cache == "redis" %}
         redis_url=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:1/0"),
 {%- endif %}

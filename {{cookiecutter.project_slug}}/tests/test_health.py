@@ -5,6 +5,7 @@ from httpx import ASGITransport, AsyncClient
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.conftest import ROOT
 
 
 async def test_livez(client: AsyncClient) -> None:
@@ -33,6 +34,7 @@ async def test_readyz_is_503_when_the_database_is_down() -> None:
         environment="test",
         database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
         database_connect_timeout=0.5,
+        alembic_config=ROOT / "alembic.ini",
 {%- if cookiecutter.cache == "redis" %}
         redis_url="redis://127.0.0.1:1/0",
 {%- endif %}
