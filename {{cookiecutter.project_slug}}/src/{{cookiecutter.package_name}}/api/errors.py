@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from {{ cookiecutter.package_name }}.api.versions import pending_notice
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     DomainError,
@@ -97,7 +98,9 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error", exc_info=exc)
-    return problem(request, 500, "An unexpected error occurred.")
+    # Sent from outside every middleware (Starlette's ServerErrorMiddleware): v1's notice too.
+    headers = pending_notice(request.scope)
+    return problem(request, 500, "An unexpected error occurred.", headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
