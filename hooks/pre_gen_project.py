@@ -10,6 +10,7 @@ import json
 import keyword
 import re
 import sys
+from datetime import UTC, date, datetime
 
 # Rendered by cookiecutter; a raw string keeps any quotes or backslashes in answers intact.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -100,8 +101,24 @@ def problems(answers: dict[str, str]) -> list[str]:
     return found
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def sunset_problems(answers: dict[str, str], today: date) -> list[str]:
+    """v1 is deprecated on the generation date, so its sunset must be a real, later date."""
+    value = answers.get("api_v1_sunset_on", "")
+    try:
+        valid = ISO_DATE.fullmatch(value) is not None and date.fromisoformat(value) > today
+    except ValueError:
+        valid = False
+    if valid:
+        return []
+    rule = "must be a date (YYYY-MM-DD) after the generation date"
+    return [f"api_v1_sunset_on={value!r} is invalid: {rule}"]
+
+
 def main() -> int:
-    errors = problems(ANSWERS)
+    errors = problems(ANSWERS) + sunset_problems(ANSWERS, datetime.now(UTC).date())
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if errors else 0

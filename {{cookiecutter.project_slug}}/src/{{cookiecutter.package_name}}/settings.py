@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     )
     # Larger request bodies get 413 problem+json (api/limits.py); 1 MiB by default.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
-    api_v1_deprecated_on: date = date(2026, 1, 1)
-    api_v1_sunset_on: date = date(2027, 1, 1)
+    # v1 was deprecated when this service was generated; the sunset was asked then.
+    api_v1_deprecated_on: date = date.fromisoformat("{% now 'utc', '%Y-%m-%d' %}")
+    api_v1_sunset_on: date = date.fromisoformat("{{ cookiecutter.api_v1_sunset_on }}")
 
     @field_validator("database_url", "database_replica_url")
     @classmethod
