@@ -42,7 +42,7 @@ class Problem(BaseModel):
 SHARED_ERRORS = (413, 422, 500, 503)
 UNAVAILABLE = 503  # the database is down: the only error with a header of its own
 DESCRIPTIONS = {
-    400: "The input is well-formed but not one this API issued (e.g. a forged cursor)",
+    400: "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue",
     404: "No such item",
     409: "An item with this name exists",
     413: "The request body is over the size limit",

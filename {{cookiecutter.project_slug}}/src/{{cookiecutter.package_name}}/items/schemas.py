@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from {{ cookiecutter.package_name }}.items.money import PriceV1
+
 Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Espresso cup"])]
 Description = Annotated[str | None, Field(default=None, max_length=2000)]
 
@@ -19,7 +21,7 @@ class ItemCreateV1(BaseModel):
 
     name: Name
     description: Description = None
-    price: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2, examples=["12.50"])]
+    price: PriceV1
 
     def price_in_cents(self) -> int:
         """Exact conversion; `decimal_places=2` guarantees no rounding is needed."""
