@@ -41,6 +41,8 @@ REJECTED: list[Any] = [
     -0.01,
     1000000.01,
     1e-300,
+    1e308,  # found by the fuzzer: x 100 is infinite
+    -1e308,
     True,
     None,
 ]

@@ -31,7 +31,7 @@ def exact_price(value: Any) -> Any:  # noqa: ANN401 - a validator sees any JSON 
                 "price_format", "Price must be a decimal like 12.50, at most 1000000"
             )
         return Decimal(value)
-    if isinstance(value, float) and math.isfinite(value):
+    if isinstance(value, float) and 0 <= value <= MAX_PRICE:  # out of range: Field says so
         cents = round(value * 100)
         if math.isclose(value * 100, cents, rel_tol=CENT_TOLERANCE, abs_tol=0):
             return Decimal(cents).scaleb(-2)
