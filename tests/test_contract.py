@@ -12,10 +12,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Figure, Render, installed, require
 from tests.services import postgres_available, scratch_database
+from tests.support.contract import Contract
 from tests.support.fuzz import fuzz, report
 from tests.support.server import serve
 from tests.test_hooks import generate
@@ -111,3 +113,55 @@ def test_stateful_fuzz_on_postgresql_keeps_the_documented_contract(
         f"and their undocumented methods in {seconds:.0f} s; statuses {statuses}; "
         f"0 violations; {contract.closed_early} oversized bodies cut off after the 413"
     )
+
+
+def test_the_contract_check_sees_each_kind_of_departure() -> None:
+    """The oracle itself: an undocumented status, a bad body, a missing header, a 5xx."""
+    problem = {"$ref": "#/components/schemas/Problem"}
+    doc = {
+        "paths": {
+            "/things": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "OK",
+                            "headers": {"Sunset": {"required": True, "schema": {}}},
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "503": {"content": {"application/problem+json": {"schema": problem}}},
+                    }
+                }
+            }
+        },
+        "components": {
+            "schemas": {"Problem": {"type": "object", "required": ["status"]}},
+        },
+    }
+    contract = Contract(doc)
+    (operation,) = contract.operations()
+    request = httpx.Request("GET", "http://test/things")
+
+    def answer(status: int, body: object, **headers: str) -> None:
+        media = "application/problem+json" if status >= 400 else "application/json"
+        response = httpx.Response(
+            status, json=body, headers={"content-type": media, **headers}, request=request
+        )
+        contract.check(operation, response)
+
+    answer(200, {}, sunset="x")
+    assert contract.violations == []
+    answer(200, [], sunset="x")
+    answer(200, {})
+    answer(404, {"status": 404})
+    answer(503, {"detail": "no status"})
+    kinds = [violation.kind for violation in contract.violations]
+    assert kinds == [
+        "schema violation",
+        "missing header",
+        "undocumented status",
+        "server error",
+        "schema violation",
+    ]
+    assert contract.cases == 5
+    assert dict(contract.observed["GET /things"]) == {200: 3, 404: 1, 503: 1}
+    assert contract.unobserved() == {}
