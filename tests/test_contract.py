@@ -51,21 +51,38 @@ def test_an_answered_sunset_is_rendered(render: Render) -> None:
 
 
 @pytest.mark.parametrize(
-    "value",
-    ["2027-13-01", "next year", "", "01/06/2030", "2020-01-01", "today"],
+    ("answers", "field", "rule"),
+    [
+        ({"api_v1_sunset_on": "2027-13-01"}, "api_v1_sunset_on", "must be a date (YYYY-MM-DD)"),
+        ({"api_v1_sunset_on": "next year"}, "api_v1_sunset_on", "must be a date (YYYY-MM-DD)"),
+        ({"api_v1_sunset_on": ""}, "api_v1_sunset_on", "must be a date (YYYY-MM-DD)"),
+        ({"api_v1_sunset_on": "01/06/2030"}, "api_v1_sunset_on", "must be a date (YYYY-MM-DD)"),
+        ({"api_v1_deprecated_on": "soon"}, "api_v1_deprecated_on", "must be a date (YYYY-MM-DD)"),
+        ({"api_v1_sunset_on": "2020-01-01"}, "api_v1_sunset_on", "must come after"),
+        ({"api_v1_sunset_on": "today"}, "api_v1_sunset_on", "must come after"),
+    ],
+    ids=lambda value: str(value)[:40],
 )
-def test_a_bad_or_past_sunset_stops_generation(tmp_path: Path, value: str) -> None:
-    if value == "today":
-        value = datetime.now(UTC).date().isoformat()
-    proc = generate(tmp_path, {"api_v1_sunset_on": value})
+def test_a_bad_or_past_sunset_stops_generation(
+    tmp_path: Path, answers: dict[str, str], field: str, rule: str
+) -> None:
+    """Past, that is: not after the deprecation, which defaults to the generation date."""
+    if answers.get("api_v1_sunset_on") == "today":
+        answers = {"api_v1_sunset_on": datetime.now(UTC).date().isoformat()}
+    proc = generate(tmp_path, answers)
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [
-        f"error: api_v1_sunset_on={value!r} is invalid: "
-        "must be a date (YYYY-MM-DD) after the generation date"
-    ], proc.stderr
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"error: {field}={answers[field]!r} is invalid: {rule}"), errors
     assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stored_dates_render_again_later(render: Render) -> None:
+    """`cruft update` re-renders with the answers of back then, both long past by now."""
+    project = render(api_v1_deprecated_on="2020-01-01", api_v1_sunset_on="2021-01-01")
+    assert rendered_date(project, "api_v1_sunset_on") == date(2021, 1, 1)
+    assert rendered_date(project, "api_v1_deprecated_on") == date(2020, 1, 1)
 
 
 # --------------------------------------------------------------------------- stateful fuzzing

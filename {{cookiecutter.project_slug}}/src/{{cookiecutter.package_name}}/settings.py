@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     )
     # Larger request bodies get 413 problem+json (api/limits.py); 1 MiB by default.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
-    # v1 was deprecated when this service was generated; the sunset was asked then.
-    api_v1_deprecated_on: date = date.fromisoformat("{% now 'utc', '%Y-%m-%d' %}")
+    # Answered when the service was generated (by default: then, and a year later).
+    api_v1_deprecated_on: date = date.fromisoformat("{{ cookiecutter.api_v1_deprecated_on }}")
     api_v1_sunset_on: date = date.fromisoformat("{{ cookiecutter.api_v1_sunset_on }}")
 
     @field_validator("database_url", "database_replica_url")
