@@ -56,6 +56,7 @@ class Contract:
     observed: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     violations: list[Violation] = field(default_factory=list)
     cases: int = 0
+    swept: int = 0  # cases of the fixed edge sweep, before the state machine
     closed_early: int = 0  # oversized bodies whose connection closed before the 413 was read
 
     def operations(self) -> list[Operation]:

@@ -290,7 +290,10 @@ def sweep(target: Target) -> None:
                         op, op.path.replace("{" + param["name"] + "}", hostile.in_url(value))
                     )
         for param in op.parameters("query"):
-            for value in hostile.edges(param["schema"], target.contract.resolve, index):
+            values = hostile.edges(param["schema"], target.contract.resolve, index)
+            if param["name"] == "cursor":
+                values += hostile.FORGED_CURSORS
+            for value in values:
                 target.send(op, path, f"{param['name']}={hostile.in_url(value)}")
         request_body = op.spec.get("requestBody")
         if request_body is None:
@@ -311,6 +314,7 @@ def fuzz(base_url: str, *, body_limit: int, examples: int, steps: int) -> Contra
         doc = client.get("/openapi.json").raise_for_status().json()
         target = Target(client, Contract(doc), Model(), body_limit)
         sweep(target)
+        target.contract.swept = target.contract.cases
         machine = machine_for(target)
         run_state_machine_as_test(
             machine,
@@ -329,7 +333,7 @@ def fuzz(base_url: str, *, body_limit: int, examples: int, steps: int) -> Contra
 
 def report(contract: Contract) -> str:
     """The observed statuses per operation and every violation, for the test's message."""
-    lines = [f"{contract.cases} cases"]
+    lines = [f"{contract.cases} cases, {contract.swept} of them from the edge sweep"]
     for key in sorted(contract.observed):
         counts = ", ".join(f"{s}x{n}" for s, n in sorted(contract.observed[key].items()))
         lines.append(f"  {key}: {counts}")

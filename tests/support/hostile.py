@@ -192,17 +192,32 @@ def raw_bodies(limit: int) -> st.SearchStrategy[tuple[bytes, str]]:
     return st.sampled_from([*RAW_BODIES, (b"x" * (limit + 1), "application/json")])
 
 
+def b64(text: str) -> str:
+    """Unpadded URL-safe base64, the shape of the cursors the service issues."""
+    return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode().rstrip("=")
+
+
+CURSOR_PAYLOADS = [str(n) for n in EDGE_INTEGERS] + ["", "\u0663", "1.5", " 1", "0x10", "1e3"]
+# Right shape, wrong content: what a client forging or editing a cursor sends.
+FORGED_CURSORS = [
+    *(b64(f"id:{payload}") for payload in CURSOR_PAYLOADS),
+    *(b64(payload) for payload in CURSOR_PAYLOADS),
+    b64("id:1\x00"),
+    b64("id:\ud800"),
+    "====",
+    "a",
+    "\x00",
+]
+
+
 def cursors() -> st.SearchStrategy[str]:
     """Forged cursors: right shape, wrong content; and plain garbage of every length."""
-
-    def b64(text: str) -> str:
-        return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode().rstrip("=")
-
     payloads = st.one_of(
-        st.sampled_from([str(n) for n in EDGE_INTEGERS] + ["", "٣", "1.5", " 1", "0x10", "1e3"]),
+        st.sampled_from(CURSOR_PAYLOADS),
         hostile_text(0, 40),
     )
     return st.one_of(
+        st.sampled_from(FORGED_CURSORS),
         payloads.map(lambda p: b64(f"id:{p}")),
         payloads.map(b64),
         hostile_text(0, 64),
