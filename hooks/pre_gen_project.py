@@ -10,6 +10,7 @@ import json
 import keyword
 import re
 import sys
+from datetime import date
 
 # Rendered by cookiecutter; a raw string keeps any quotes or backslashes in answers intact.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -107,6 +108,29 @@ def name_problems(answers: dict[str, str]) -> list[tuple[str, str]]:
     return found
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def sunset_problems(answers: dict[str, str]) -> list[str]:
+    """v1's dates: ISO dates, the sunset after the deprecation (the service's own start-up
+    rule). Not "after today": `cruft update` re-renders with the answers stored back then."""
+    found: list[str] = []
+    dates: dict[str, date] = {}
+    for field in ("api_v1_deprecated_on", "api_v1_sunset_on"):
+        value = answers.get(field, "")
+        try:
+            dates[field] = date.fromisoformat(value) if ISO_DATE.fullmatch(value) else date.min
+        except ValueError:
+            dates[field] = date.min
+        if dates[field] == date.min:
+            found.append(f"{field}={value!r} is invalid: must be a date (YYYY-MM-DD)")
+    deprecated, sunset = dates["api_v1_deprecated_on"], dates["api_v1_sunset_on"]
+    if not found and sunset <= deprecated:
+        rule = f"must come after api_v1_deprecated_on ({deprecated.isoformat()})"
+        found.append(f"api_v1_sunset_on={answers['api_v1_sunset_on']!r} is invalid: {rule}")
+    return found
+
+
 def problems(answers: dict[str, str]) -> list[str]:
     """Return one message per invalid answer: field, value and the rule it breaks."""
     found = [*text_problems(answers), *name_problems(answers)]
@@ -119,7 +143,7 @@ def problems(answers: dict[str, str]) -> list[str]:
 
 
 def main() -> int:
-    errors = problems(ANSWERS)
+    errors = problems(ANSWERS) + sunset_problems(ANSWERS)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if errors else 0

@@ -120,3 +120,44 @@ def test_command_line(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     snapshot.write_text(openapi.dump(old), encoding="utf-8")
     assert openapi.main(["check"]) == 1
     assert openapi.main(["breaking", str(snapshot)]) == 1
+
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+ITEM_STATUSES = {
+    ("get", "/api/{v}/items"): {200, 413, 422, 500, 503},
+    ("post", "/api/{v}/items"): {201, 400, 409, 413, 415, 422, 500, 503},
+    ("get", "/api/{v}/items/{item_id}"): {200, 404, 413, 422, 500, 503},
+    ("delete", "/api/{v}/items/{item_id}"): {204, 404, 413, 422, 500, 503},
+}
+
+
+def test_every_error_response_is_a_documented_problem(spec: Spec) -> None:
+    """Clients and fuzzers read the body of an error from the document (it said `{}`)."""
+    assert set(spec["components"]["schemas"]["Problem"]["required"]) >= {"status", "title"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert response["content"] == PROBLEM, (method, path, status)
+
+
+def test_each_item_operation_documents_exactly_its_statuses(spec: Spec) -> None:
+    """No 404 on a list or 409 on a read; 413, 415 and 500 where they can happen."""
+    for version in ("v1", "v2"):
+        for (method, template), statuses in ITEM_STATUSES.items():
+            path = template.format(v=version, item_id="{item_id}")
+            documented = {int(s) for s in spec["paths"][path][method]["responses"]}
+            v2_list = (version, method, template) == ("v2", "get", "/api/{v}/items")
+            cursor = {400} if v2_list else set()  # a cursor this API did not issue
+            assert documented == statuses | cursor, (method, path)
+
+
+def test_v1_responses_document_the_deprecation_headers(spec: Spec) -> None:
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                headers = set(response.get("headers", {}))
+                if path.startswith("/api/v1/"):
+                    assert {"Deprecation", "Sunset", "Link"} <= headers, path
+                else:
+                    assert not headers & {"Deprecation", "Sunset", "Link"}, path

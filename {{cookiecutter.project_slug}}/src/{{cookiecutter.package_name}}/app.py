@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
-from {{ cookiecutter.package_name }}.api.versions import add_head_routes, add_version
+from {{ cookiecutter.package_name }}.api.responses import document_problems
+from {{ cookiecutter.package_name }}.api.versions import DeprecationNotice, add_head_routes, add_version
 from {{ cookiecutter.package_name }}.items import router_v1 as items_v1
 from {{ cookiecutter.package_name }}.items import router_v2 as items_v2
 from {{ cookiecutter.package_name }}.lifespan import lifespan_for
@@ -54,10 +55,16 @@ def create_app(
     add_probes(app)
     add_version(app, items_v2.ROUTES, items_v2.TAG)
     add_version(app, items_v1.ROUTES, items_v1.TAG, deprecated=True)
+    document_problems(app)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     add_head_routes(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        DeprecationNotice,
+        deprecated_on=settings.api_v1_deprecated_on,
+        sunset_on=settings.api_v1_sunset_on,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

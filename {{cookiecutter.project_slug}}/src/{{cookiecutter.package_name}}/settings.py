@@ -85,8 +85,9 @@ class Settings(BaseSettings):
     # HMAC key of the v2 page cursors (items/cursor.py); the same on every replica, and a new
     # one only invalidates the cursors clients hold (their next page is a 400, not wrong data).
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
-    api_v1_deprecated_on: date = date(2026, 1, 1)
-    api_v1_sunset_on: date = date(2027, 1, 1)
+    # Answered when the service was generated (by default: then, and a year later).
+    api_v1_deprecated_on: date = date.fromisoformat("{{ cookiecutter.api_v1_deprecated_on }}")
+    api_v1_sunset_on: date = date.fromisoformat("{{ cookiecutter.api_v1_sunset_on }}")
 
     @field_validator("database_url", "database_replica_url")
     @classmethod

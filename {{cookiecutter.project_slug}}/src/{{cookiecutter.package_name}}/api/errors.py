@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from {{ cookiecutter.package_name }}.api.versions import pending_notice
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     DomainError,
@@ -124,9 +125,11 @@ def server_error(request: Request, exc: BaseException) -> JSONResponse:
 async def _outer_error(request: Request, _exc: Exception) -> JSONResponse:
     """A 500 for an error raised outside `ServerErrorProblems` (in another middleware).
 
-    Starlette re-raises it after this response and the server logs it, so not logged here.
+    Starlette re-raises it after this response and the server logs it, so not logged here. It
+    is sent from outside every middleware, so v1's notice is added here.
     """
-    return problem(request, 500, "An unexpected error occurred.")
+    headers = pending_notice(request.scope)
+    return problem(request, 500, "An unexpected error occurred.", headers=headers)
 
 
 class ServerErrorProblems:

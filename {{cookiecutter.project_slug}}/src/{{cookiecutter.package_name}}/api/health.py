@@ -13,11 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from {{ cookiecutter.package_name }}.api.deps import ResourcesDep
 from {{ cookiecutter.package_name }}.api.errors import problem
+from {{ cookiecutter.package_name }}.api.responses import problem_response, problem_responses
 from {{ cookiecutter.package_name }}.db.engine import ping
 from {{ cookiecutter.package_name }}.db.schema import current_revisions
 
 READINESS_TIMEOUT = 2.0  # seconds; below the chart's readinessProbe timeout
-NO_BODY_503: dict[int | str, dict[str, object]] = {503: {"model": None}}
+# Any request may be too large or meet a bug; the probes that check something may say 503.
+LIVENESS_ERRORS = problem_responses(413, 500)
+PROBE_ERRORS = {**LIVENESS_ERRORS, 503: problem_response("Not ready: see `detail`")}
 
 
 class Health(BaseModel):
@@ -77,14 +80,20 @@ def add_probes(app: FastAPI) -> None:
     routing pass per request.
     """
     tags: list[str | Enum] = ["health"]
-    app.add_api_route("/livez", livez, summary="Liveness: the process serves requests", tags=tags)
     app.add_api_route(
-        "/startupz", startupz, summary="Start-up finished", responses=NO_BODY_503, tags=tags
+        "/livez",
+        livez,
+        summary="Liveness: the process serves requests",
+        responses=LIVENESS_ERRORS,
+        tags=tags,
+    )
+    app.add_api_route(
+        "/startupz", startupz, summary="Start-up finished", responses=PROBE_ERRORS, tags=tags
     )
     app.add_api_route(
         "/readyz",
         readyz,
         summary="Readiness: dependencies reachable",
-        responses=NO_BODY_503,
+        responses=PROBE_ERRORS,
         tags=tags,
     )

@@ -1,7 +1,9 @@
-"""What every API version shares: its error responses, how its routes are added, v1's notice.
+"""What every API version shares: how its routes are added, and v1's deprecation notice.
 
 v1 is deprecated (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a successor `Link`); v2 is
 current. Each version's module lists its routes (`ROUTES`); `add_version` adds them to the app.
+The notice is added by `DeprecationNotice`, a plain ASGI layer, so that every v1 response has
+it: successes, problems answered by handlers or middleware (404, 405, 413, 422...) alike.
 """
 
 from __future__ import annotations
@@ -10,47 +12,74 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from enum import Enum
-from functools import cache
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.datastructures import Default
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from {{ cookiecutter.package_name }}.api.responses import documented_responses
 
 NO_CONTENT = 204
 DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
 
-# path, endpoint, HTTP method, success status
-Route = tuple[str, Callable[..., Any], str, int]
-PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"description": "Invalid input", **PROBLEM},
-    404: {"description": "Not found", **PROBLEM},
-    409: {"description": "Conflict", **PROBLEM},
-    422: {"description": "Validation error", **PROBLEM},
-    503: {"description": "Dependency unavailable", **PROBLEM},
-}
+# path, endpoint, HTTP method, success status, the error statuses only this operation has
+Route = tuple[str, Callable[..., Any], str, int, tuple[int, ...]]
+DEPRECATED_PREFIX = "/api/v1"
+SUCCESSOR_PREFIX = "/api/v2"
+# Characters a URI path keeps as they are (RFC 3986 pchar and "/"); the rest is %-encoded.
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-@cache
-def deprecation_notice(deprecated_on: date, sunset_on: date) -> dict[str, str]:
-    """The headers for one pair of dates, formatted once rather than on every request."""
-    deprecated = datetime.combine(deprecated_on, time(), UTC)
-    sunset = datetime.combine(sunset_on, time(), UTC)
-    return {
-        "Deprecation": f"@{int(deprecated.timestamp())}",
-        "Sunset": format_datetime(sunset, usegmt=True),
-        "Link": '</api/v2/items>; rel="successor-version"',
-    }
+# Where the notice waits in the scope for the 500 handler, which answers outside this layer.
+SCOPE_KEY = "deprecation_notice"
 
 
-async def deprecation_headers(request: Request, response: Response) -> None:
-    """Tell v1 clients when it was deprecated, when it goes away, and where to move."""
-    settings = request.state.resources.settings
-    response.headers.update(
-        deprecation_notice(settings.api_v1_deprecated_on, settings.api_v1_sunset_on)
-    )
+def is_deprecated(path: str) -> bool:
+    """Whether a request path belongs to v1 (`/api/v1` or below it, not `/api/v10`)."""
+    return path.startswith(DEPRECATED_PREFIX) and path[len(DEPRECATED_PREFIX) :][:1] in {"", "/"}
+
+
+def pending_notice(scope: Scope) -> dict[str, str]:
+    """The notice of a v1 request, for a response sent from outside `DeprecationNotice`."""
+    notice: list[tuple[bytes, bytes]] = scope.get(SCOPE_KEY, [])
+    return {name.decode(): value.decode() for name, value in notice}
+
+
+class DeprecationNotice:
+    """Plain ASGI: adds v1's notice to every v1 response; other paths pay one prefix test."""
+
+    def __init__(self, app: ASGIApp, deprecated_on: date, sunset_on: date) -> None:
+        self.app = app
+        deprecated = datetime.combine(deprecated_on, time(), UTC)
+        sunset = datetime.combine(sunset_on, time(), UTC)
+        # Formatted once rather than on every request.
+        self.dates = [
+            (b"deprecation", f"@{int(deprecated.timestamp())}".encode()),
+            (b"sunset", format_datetime(sunset, usegmt=True).encode()),
+        ]
+
+    def headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        """The notice for one path; its successor is the same resource in v2."""
+        successor = quote(SUCCESSOR_PREFIX + path[len(DEPRECATED_PREFIX) :], safe=PATH_SAFE)
+        return [*self.dates, (b"link", f'<{successor}>; rel="successor-version"'.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass other paths straight through; wrap `send` for v1 ones."""
+        if scope["type"] != "http" or not is_deprecated(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        notice = scope[SCOPE_KEY] = self.headers(scope["path"])
+
+        async def send_with_notice(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).extend(notice)
+            await send(message)
+
+        await self.app(scope, receive, send_with_notice)
 
 
 def add_version(
@@ -58,8 +87,7 @@ def add_version(
 ) -> None:
     """Add one version's routes to the app itself (`app.py` says why not through a router)."""
     tags: list[str | Enum] = [tag]
-    dependencies = [Depends(deprecation_headers)] if deprecated else []
-    for path, endpoint, method, status_code in routes:
+    for path, endpoint, method, status_code, errors in routes:
         app.add_api_route(
             path,
             endpoint,
@@ -68,9 +96,8 @@ def add_version(
             # A 204 has no body, so no Content-Type either (JSONResponse would set one).
             response_class=Response if status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
             tags=tags,
-            dependencies=dependencies,
             deprecated=deprecated,
-            responses=ERROR_RESPONSES,
+            responses=documented_responses(status_code, errors, deprecated=deprecated),
         )
 
 

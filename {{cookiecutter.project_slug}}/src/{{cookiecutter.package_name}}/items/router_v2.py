@@ -43,9 +43,10 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
     await service.delete(item_id)
 
 
+# The last element: error statuses of the operation besides those every one has.
 ROUTES: list[Route] = [
-    (PATH, list_items, "GET", status.HTTP_200_OK),
-    (PATH, create_item, "POST", status.HTTP_201_CREATED),
-    (ITEM_PATH, get_item, "GET", status.HTTP_200_OK),
-    (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT),
+    (PATH, list_items, "GET", status.HTTP_200_OK, (400,)),
+    (PATH, create_item, "POST", status.HTTP_201_CREATED, (400, 409, 415)),
+    (ITEM_PATH, get_item, "GET", status.HTTP_200_OK, (404,)),
+    (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT, (404,)),
 ]

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from {{ cookiecutter.package_name }}.items.money import PriceV1
+
 # What PostgreSQL cannot store (NUL; lone surrogates are no UTF-8) and what no one types in a
 # name: C0/C1 controls and DEL. Descriptions keep tab, newline and carriage return.
 _NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -62,7 +64,7 @@ class ItemCreateV1(BaseModel):
 
     name: Name
     description: Description = None
-    price: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2, examples=["12.50"])]
+    price: PriceV1
 
     def price_in_cents(self) -> int:
         """Exact conversion; `decimal_places=2` guarantees no rounding is needed."""

@@ -1,0 +1,116 @@
+"""The OpenAPI contract of errors: one `Problem` schema, and each operation's exact statuses.
+
+Clients and fuzzers read these declarations: an operation lists the statuses it can answer,
+no more (a 409 on a read) and no fewer (413 and 500 can come from any request), each with the
+RFC 9457 body under `application/problem+json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+PROBLEM_JSON = "application/problem+json"
+REF = "#/components/schemas/{model}"
+
+
+class Issue(BaseModel):
+    """One reason a request is not valid: where, why, and the kind of error (never the input)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error response."""
+
+    type: str = Field(description="`about:blank`: the title is the HTTP status phrase.")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(default="", description="What went wrong, for a person.")
+    instance: str = Field(description="The request path.")
+    errors: list[Issue] = Field(default_factory=list, description="Each invalid input (422 only).")
+
+
+# Every items operation can answer these, whatever it does: the body limit applies to any
+# request (a GET with a large body too), path and query values are validated, and the
+# database or the code can fail.
+SHARED_ERRORS = (413, 422, 500, 503)
+UNAVAILABLE = 503  # the database is down: the only error with a header of its own
+DESCRIPTIONS = {
+    400: "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue",
+    404: "No such item",
+    409: "An item with this name exists",
+    413: "The request body is over the size limit",
+    415: "The request body is not JSON",
+    422: "A parameter or the body is not valid",
+    500: "An unexpected error; the body holds no detail",
+    503: "The database is unavailable; retry after `Retry-After` seconds",
+}
+
+
+def header(description: str) -> dict[str, Any]:
+    """A header every such response carries."""
+    return {"description": description, "required": True, "schema": {"type": "string"}}
+
+
+NOTICE_HEADERS = {
+    "Deprecation": header("When v1 was deprecated (RFC 9745)"),
+    "Sunset": header("When v1 goes away (RFC 8594)"),
+    "Link": header("The same resource in v2 (`successor-version`)"),
+}
+RETRY_AFTER = {"Retry-After": header("Seconds to wait before retrying")}
+
+
+def problem_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One documented error: its meaning, the `Problem` body, the headers it always has."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def problem_responses(*statuses: int, deprecated: bool = False) -> dict[int | str, Any]:
+    """Several documented errors, described by `DESCRIPTIONS`, v1's notice on each if asked."""
+    notice = NOTICE_HEADERS if deprecated else {}
+    return {
+        status: problem_response(
+            DESCRIPTIONS[status],
+            {**notice, **(RETRY_AFTER if status == UNAVAILABLE else {})},
+        )
+        for status in sorted(set(statuses))
+    }
+
+
+def documented_responses(
+    success: int, errors: Iterable[int], *, deprecated: bool = False
+) -> dict[int | str, Any]:
+    """The `responses` of one items operation: its own errors, the shared ones, v1's notice."""
+    responses = problem_responses(*errors, *SHARED_ERRORS, deprecated=deprecated)
+    if deprecated:
+        responses[success] = {"headers": NOTICE_HEADERS}
+    return responses
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add `Problem` (and `Issue`) to the app's schema components, which the responses name."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            schema = Problem.model_json_schema(ref_template=REF)
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["Problem"] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign] # FastAPI's documented way to extend it
