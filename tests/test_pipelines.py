@@ -10,8 +10,10 @@ action, image or expression the local runner has no equivalent for.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,8 +21,17 @@ import pytest
 
 from tests.conftest import TEMPLATE, Figure, generate, project_env, run
 from tests.options import DEEP, DEFAULTS, combo_id
-from tests.support.pipeline import Locals, StepFailed, Substitute, run_job
-from tests.support.pipeline_load import Job, github_jobs, gitlab_jobs
+from tests.support.pipeline import (
+    JobRun,
+    Locals,
+    LocalService,
+    ServiceProvider,
+    StepFailed,
+    Substitute,
+    run_job,
+)
+from tests.support.pipeline_expr import PipelineError
+from tests.support.pipeline_load import Job, Service, github_jobs, gitlab_jobs
 from tests.support.pipeline_local import commit_repository, machine_locals
 
 SLUG = TEMPLATE / "{{cookiecutter.project_slug}}"
@@ -83,14 +94,18 @@ def runnable(ci: str) -> list[Job]:
     return [job for job in template_jobs(ci) if (job.pipeline, job.job_id) not in EXCLUDED]
 
 
-JOB_PARAMS = [
-    pytest.param(
-        (index, job.pipeline, job.key),
-        id=f"{combo_id(answers)}-{job.pipeline}:{job.key}",
-        marks=[pytest.mark.deep, pytest.mark.xdist_group(f"pipelines{index}")],
-    )
+JOB_CASES = [
+    (index, job.pipeline, job.key)
     for index, answers in enumerate(DEEP)
     for job in runnable({**DEFAULTS, **answers}["ci"])
+]
+JOB_PARAMS = [
+    pytest.param(
+        (index, pipeline, key),
+        id=f"{combo_id(DEEP[index])}-{pipeline}:{key}",
+        marks=[pytest.mark.deep, pytest.mark.xdist_group(f"pipelines{index}")],
+    )
+    for index, pipeline, key in JOB_CASES
 ]
 
 
@@ -151,3 +166,161 @@ def test_job_runs(
         pytest.fail(str(failure), pytrace=False)
     assert any(step.status == "ran" for step in report.steps), report.summary()
     figure(report.summary())
+
+
+def test_every_job_is_run_or_excluded_with_a_reason() -> None:
+    """A new job runs by default; an exclusion names an existing job and says why."""
+    every = {(job.pipeline, job.job_id) for job in template_jobs("both")}
+    stale = sorted(set(EXCLUDED) - every)
+    assert not stale, f"exclusions of jobs that no longer exist: {stale}"
+    assert all(len(reason) > 20 for reason in EXCLUDED.values())
+    ran = {(pipeline, key) for _, pipeline, key in JOB_CASES}
+    for job in template_jobs("both"):
+        is_run = (job.pipeline, job.key) in ran
+        assert is_run != ((job.pipeline, job.job_id) in EXCLUDED), (job.pipeline, job.key)
+    jobs_by_pipeline = {(p, j) for p, j, _ in SKIPPED_STEPS}
+    assert jobs_by_pipeline <= every - set(EXCLUDED), "skipped steps of a job that is not run"
+
+
+# --------------------------------------------------------------------------- the runner itself
+
+
+def synthetic(tmp_path: Path, services: Sequence[tuple[str, int, ServiceProvider]] = ()) -> Locals:
+    """Locals for a tiny pipeline: checkout makes an empty repository directory."""
+    return Locals(
+        base_env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        checkout=lambda dest, ref: dest.mkdir(parents=True, exist_ok=True),
+        actions={"actions/checkout": lambda run, step, inputs: None},
+        services=services,
+        images=[("python:*", lambda run, image: {})],
+        github={"event_name": "pull_request", "token": None},
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_runner_fails_a_github_job_whose_step_exits_1(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path / "ci.yml",
+        """
+jobs:
+  check:
+    name: Check
+    strategy: {matrix: {python: ["3.12", "3.13"]}}
+    env: {WANTED: "${{ matrix.python }}", TOKEN: "${{ secrets.NOPE }}"}
+    steps:
+      - uses: actions/checkout@0000000000000000000000000000000000000000
+      - id: probe
+        run: echo "run=true" >> "$GITHUB_OUTPUT"
+      - name: wanted
+        if: steps.probe.outputs.run == 'true' && github.event_name == 'pull_request'
+        run: test -z "${TOKEN+set}" && echo "$WANTED" > wanted
+      - name: boom
+        run: |
+          echo before
+          false | cat
+          echo after
+      - name: never
+        run: touch never
+      - name: cleanup
+        if: always()
+        run: touch cleaned
+""",
+    )
+    jobs = github_jobs(workflow)
+    assert [job.key for job in jobs] == ["check[python=3.12]", "check[python=3.13]"]
+    work = tmp_path / "work"
+    with pytest.raises(StepFailed) as failed:
+        run_job(jobs[1], synthetic(tmp_path), work, tmp_path / "runner")
+    message = str(failed.value)
+    assert "job check[python=3.13] (Check): step `boom` exited 1" in message
+    assert "false | cat" in message  # pipefail: a failing pipeline fails the step
+    assert "before" in message
+    assert "after" not in message.split("--- output (tail) ---")[1]
+    assert (work / "wanted").read_text() == "3.13\n"
+    assert not (work / "never").exists()
+    assert (work / "cleaned").exists()
+
+
+def test_runner_fails_loudly_on_what_it_cannot_reproduce(tmp_path: Path) -> None:
+    cases = {
+        "run: echo ${{ vars.STAGING_URL }}": "vars.STAGING_URL",
+        "run: echo ${{ hashFiles('uv.lock') }}": "hashFiles()",
+        "uses: docker/login-action@v3": "no local equivalent for `uses: docker/login-action@v3`",
+        "run: echo ${{ github.run_attempt }}": "github.run_attempt is not simulated",
+    }
+    for index, (step, error) in enumerate(cases.items()):
+        workflow = write(tmp_path / f"w{index}.yml", f"jobs:\n  j:\n    steps:\n      - {step}\n")
+        with pytest.raises(PipelineError, match=re.escape(error)):
+            run_job(github_jobs(workflow)[0], synthetic(tmp_path), tmp_path / f"w{index}", tmp_path)
+
+
+def test_runner_gitlab_one_shell_extends_and_the_failing_line(tmp_path: Path) -> None:
+    pipeline = write(
+        tmp_path / ".gitlab-ci.yml",
+        """
+variables: {GREETING: hello, IMAGE_TAG: "$CI_COMMIT_SHA"}
+default:
+  before_script: [echo "$GREETING" > greeted]
+.base:
+  image: python:3.13-slim
+  variables: {LEVEL: base}
+early-exit:
+  extends: .base
+  script:
+    - exit 0
+    - touch never
+broken:
+  extends: .base
+  parallel: {matrix: [{N: ["1", "2"]}]}
+  script:
+    - echo "$LEVEL $N $IMAGE_TAG" > seen
+    - test "$N" = 1
+    - touch after
+""",
+    )
+    jobs = {job.key: job for job in gitlab_jobs(pipeline)}
+    assert set(jobs) == {"early-exit", "broken[N=1]", "broken[N=2]"}
+    locals_ = replace(synthetic(tmp_path), gitlab={"CI_COMMIT_SHA": "abc"})
+    run_job(jobs["early-exit"], locals_, tmp_path / "a", tmp_path / "ra")
+    assert (tmp_path / "a/greeted").read_text() == "hello\n"
+    assert not (tmp_path / "a/never").exists(), "exit 0 ends the whole script, as on GitLab"
+    run_job(jobs["broken[N=1]"], locals_, tmp_path / "b", tmp_path / "rb")
+    assert (tmp_path / "b/after").exists()
+    with pytest.raises(StepFailed, match=r'script line `test "\$N" = 1` failed'):
+        run_job(jobs["broken[N=2]"], locals_, tmp_path / "c", tmp_path / "rc")
+    assert (tmp_path / "c/seen").read_text() == "base 2 abc\n"
+    assert not (tmp_path / "c/after").exists()
+
+
+def test_runner_points_service_urls_at_the_local_service(tmp_path: Path) -> None:
+    """The job's `postgres` host and its database become the local server and scratch database."""
+
+    @contextmanager
+    def fake_postgres(run: JobRun, service: Service) -> Iterator[LocalService]:
+        yield LocalService("127.0.0.1", 15432, 5432, "scratch_1")
+
+    pipeline = write(
+        tmp_path / ".gitlab-ci.yml",
+        """
+test:
+  image: python:3.13-slim
+  services: [{name: "postgres:17", alias: postgres}]
+  variables:
+    DATABASE_URL: postgresql+asyncpg://postgres:pw@postgres:5432/postgres
+    OTHER: redis://redis:6379/0
+  script:
+    - echo "$DATABASE_URL $OTHER" > urls
+    - echo http://postgres:5432/x >> urls
+""",
+    )
+    locals_ = synthetic(tmp_path, [("postgres:*", 5432, fake_postgres)])
+    run_job(gitlab_jobs(pipeline)[0], locals_, tmp_path / "w", tmp_path / "r")
+    assert (tmp_path / "w/urls").read_text().split() == [
+        "postgresql+asyncpg://postgres:pw@127.0.0.1:15432/scratch_1",
+        "redis://redis:6379/0",
+        "http://127.0.0.1:15432/scratch_1",
+    ]

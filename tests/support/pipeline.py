@@ -328,7 +328,7 @@ def run_gitlab(run: JobRun) -> None:
     script.append(f'echo "end $(date +%s.%N)" >> {marks}')
     output = run.shell("script", "\n".join(script) + "\n", run.full_env(), run.workdir)
     run.steps.pop()
-    gitlab_line_reports(run, marks)
+    gitlab_line_reports(run, marks, time.time())
     if run.failure is not None:
         last = marks.read_text().split()[-2] if marks.exists() else "0"
         step = job.steps[int(last)] if last.isdigit() else job.steps[-1]
@@ -338,18 +338,18 @@ def run_gitlab(run: JobRun) -> None:
         )
 
 
-def gitlab_line_reports(run: JobRun, marks: Path) -> None:
+def gitlab_line_reports(run: JobRun, marks: Path, ended: float) -> None:
+    """Per-line status and time from the marks; the last line started may have ended the job."""
     stamps = [line.split() for line in marks.read_text().splitlines()] if marks.exists() else []
+    if stamps and stamps[-1][0] != "end":
+        stamps.append(["end", str(ended)])
     for (index, start), (_, end) in itertools.pairwise(stamps):
         step = run.job.steps[int(index)]
         substitute = substitute_for(run, step.label)
         status = "ran" if substitute is None else f"substituted: {substitute.reason}"
         run.steps.append(StepReport(step.label, status, float(end) - float(start)))
-    if run.failure is not None and stamps:
+    if run.failure is not None and run.steps:
         run.steps[-1].status = "failed"
-
-
-# --------------------------------------------------------------------------- entry point
 
 
 @dataclass(frozen=True)
