@@ -260,6 +260,12 @@ def test_runner_fails_loudly_on_what_it_cannot_reproduce(tmp_path: Path) -> None
         workflow = write(tmp_path / f"w{index}.yml", f"jobs:\n  j:\n    steps:\n      - {step}\n")
         with pytest.raises(PipelineError, match=re.escape(error)):
             run_job(github_jobs(workflow)[0], synthetic(tmp_path), tmp_path / f"w{index}", tmp_path)
+    skipped = write(tmp_path / "push.yml", "jobs:\n  j:\n    if: github.event_name == 'push'\n")
+    with pytest.raises(PipelineError, match="is false in the simulated run"):
+        run_job(github_jobs(skipped)[0], synthetic(tmp_path), tmp_path / "push", tmp_path)
+    tolerant = write(tmp_path / "t.yml", "jobs:\n  j:\n    continue-on-error: true\n")
+    with pytest.raises(PipelineError, match=r"\['continue-on-error'\] not reproduced"):
+        github_jobs(tolerant)
 
 
 def test_runner_gitlab_one_shell_extends_and_the_failing_line(tmp_path: Path) -> None:

@@ -80,6 +80,14 @@ class Locals:
     gitlab: Mapping[str, str] = field(default_factory=dict)
 
 
+def shown(label: str, lookup: Callable[[str], Value]) -> str:
+    """A step name as GitHub shows it (`${{ matrix.python }}` expanded) when it can be."""
+    try:
+        return interpolate(label, lookup)
+    except PipelineError:
+        return label
+
+
 @dataclass
 class StepReport:
     label: str
@@ -238,6 +246,9 @@ def run_github(run: JobRun) -> None:
     runner = {f"GITHUB_{k.upper()}": v for k, v in locals_.github.items() if v is not None}
     runner.update(GITHUB_WORKSPACE=str(run.workdir), RUNNER_TEMP=str(run.temp))
     run.env = github_env(run, job.env, runner)
+    status = {"always": True, "success": True, "failure": False, "cancelled": False}
+    if not condition(job.condition, github_lookup(run, run.env), status):
+        raise PipelineError(f"{job.key}: `if: {job.condition}` is false in the simulated run")
     for service in job.services:
         run.start_service(service, service.image)
     for index, step in enumerate(job.steps):
@@ -248,7 +259,8 @@ def run_github(run: JobRun) -> None:
         }
         status["cancelled"] = False
         if not condition(step.condition, github_lookup(run, run.env), status):
-            run.steps.append(StepReport(step.label, f"skipped (if: {step.condition})"))
+            label = shown(step.label, github_lookup(run, run.env))
+            run.steps.append(StepReport(label, f"skipped (if: {step.condition})"))
             continue
         files = {name: run.temp / f"{name}-{index}" for name in ("output", "env", "path")}
         step_env = github_env(run, step.env, run.env)
@@ -279,7 +291,8 @@ def run_github(run: JobRun) -> None:
             assert step.run is not None
             script = run.rewrite(interpolate(step.run, github_lookup(run, run.env)))
             cwd = run.workdir / (step.working_directory or ".")
-            run.shell(step.label, script, run.full_env(step_env), cwd)
+            label = shown(step.label, github_lookup(run, run.env))
+            run.shell(label, script, run.full_env(step_env), cwd)
         if step.step_id:
             run.outputs[step.step_id] = read_file_commands(files["output"])
         run.env.update(read_file_commands(files["env"]))

@@ -20,6 +20,17 @@ from tests.support.pipeline_expr import PipelineError
 
 GITLAB_KEYWORDS = {"default", "include", "stages", "variables", "workflow", "image", "services"}
 GITLAB_DEFAULTS = ("before_script", "after_script", "image", "services", "timeout", "cache")
+# Keys the runner reproduces (or that do not change what a script does); any other is an error.
+GITHUB_JOB_KEYS = {
+    "name", "runs-on", "timeout-minutes", "permissions", "strategy", "services", "env", "steps",
+    "if", "needs", "outputs", "environment", "concurrency", "uses", "with", "secrets",
+}  # fmt: skip
+GITHUB_STEP_KEYS = {"name", "id", "uses", "with", "run", "env", "if", "working-directory", "shell"}
+GITLAB_JOB_KEYS = {
+    "extends", "stage", "image", "services", "variables", "script", "before_script",
+    "after_script", "parallel", "needs", "rules", "timeout", "cache", "artifacts", "coverage",
+    "interruptible", "environment", "id_tokens", "resource_group", "release",
+}  # fmt: skip
 DEFAULT_GITLAB_TIMEOUT = 3600.0
 DEFAULT_GITHUB_TIMEOUT = 360 * 60.0
 
@@ -93,10 +104,19 @@ def matrix_key(job_id: str, matrix: Mapping[str, str]) -> str:
 # --------------------------------------------------------------------------- GitHub
 
 
+def known(where: str, keys: Any, allowed: set[str]) -> None:
+    unknown = sorted(set(keys) - allowed)
+    if unknown:
+        raise PipelineError(f"{where}: {unknown} not reproduced by the local runner")
+
+
 def github_jobs(path: Path) -> list[Job]:
     workflow = yaml.safe_load(path.read_text())
+    if "defaults" in workflow:
+        raise PipelineError(f"{path.name}: `defaults:` is not reproduced by the local runner")
     jobs: list[Job] = []
     for job_id, job in workflow["jobs"].items():
+        known(f"{path.name}:{job_id}", job, GITHUB_JOB_KEYS)
         steps = tuple(github_step(step) for step in job.get("steps", []))
         services = tuple(github_service(spec) for spec in (job.get("services") or {}).values())
         for entry in matrix_entries((job.get("strategy") or {}).get("matrix")):
@@ -120,6 +140,7 @@ def github_jobs(path: Path) -> list[Job]:
 
 
 def github_step(step: Mapping[str, Any]) -> Step:
+    known(f"step {step.get('name') or step.get('run') or step.get('uses')}", step, GITHUB_STEP_KEYS)
     run, uses = step.get("run"), step.get("uses")
     if step.get("shell", "bash") != "bash":
         raise PipelineError(f"shell {step['shell']!r} is not reproduced locally")
@@ -187,6 +208,7 @@ def gitlab_jobs(path: Path) -> list[Job]:
             continue
         job = {**{k: v for k, v in defaults.items() if k in GITLAB_DEFAULTS}}
         job.update(resolve(pipeline, job_id))
+        known(f"{path.name}:{job_id}", job, GITLAB_JOB_KEYS)
         script = [
             *(("before_script", line) for line in lines(job.get("before_script"))),
             *(("script", line) for line in lines(job.get("script"))),
