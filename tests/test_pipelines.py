@@ -172,7 +172,7 @@ def test_job_runs(
     figure(report.summary())
 
 
-def test_every_job_is_run_or_excluded_with_a_reason() -> None:
+def test_every_job_is_run_or_excluded_with_a_reason(figure: Figure) -> None:
     """A new job runs by default; an exclusion names an existing job and says why."""
     every = {(job.pipeline, job.job_id) for job in template_jobs("both")}
     stale = sorted(set(EXCLUDED) - every)
@@ -196,6 +196,12 @@ def test_every_job_is_run_or_excluded_with_a_reason() -> None:
         else:
             assert (pipeline, job_id) not in EXCLUDED, f"{pipeline}:{job_id} is not run"
             assert (pipeline, job_id, step) in steps, f"{pipeline}:{job_id} has no step {step}"
+    both = template_jobs("both")
+    figure(
+        f"ci=both: {sum((j.pipeline, j.job_id) not in EXCLUDED for j in both)} of {len(both)} "
+        f"jobs (matrix entries counted) run; {len(SKIPPED_STEPS)} steps of run jobs skipped, "
+        f"{len(stand_ins.substitutes)} steps or lines replaced by local equivalents"
+    )
 
 
 # --------------------------------------------------------------------------- the runner itself
@@ -346,3 +352,21 @@ test:
         "redis://redis:6379/0",
         "http://127.0.0.1:15432/scratch_1",
     ]
+    workflow = write(
+        tmp_path / "ci.yml",
+        """
+jobs:
+  test:
+    services:
+      postgres: {image: "postgres:17", ports: ["5432:5432"]}
+    env:
+      TEST_DATABASE_URL: postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres
+    steps:
+      - env: {DATABASE_URL: "${{ env.TEST_DATABASE_URL }}"}
+        run: echo "$TEST_DATABASE_URL $DATABASE_URL" > urls
+""",
+    )
+    run_job(github_jobs(workflow)[0], locals_, tmp_path / "g", tmp_path / "rg")
+    assert (tmp_path / "g/urls").read_text().split() == [
+        "postgresql+asyncpg://postgres:postgres@127.0.0.1:15432/scratch_1"
+    ] * 2
