@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, Figure, generate, project_env, run
+from tests.conftest import TEMPLATE, Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
 from tests.support.pipeline import (
     JobRun,
@@ -41,8 +41,6 @@ GITLAB = ".gitlab-ci.yml"
 EXCLUDED = {
     ("security.yml", "codeql"): "CodeQL runs in GitHub's code scanning (github/codeql-action)",
     ("security.yml", "pip-audit"): "pip-audit needs its online vulnerability database",
-    ("security.yml", "checkov"): "needs the helm CLI (azure/setup-helm downloads it); "
-    "tests/test_chart.py renders the chart with Helm's Go SDK and runs checkov on it",
     ("security.yml", "zap"): "OWASP ZAP is a container image scanning the staging environment",
     ("release.yml", "release-please"): "release-please works through the GitHub API",
     ("release.yml", "deploy"): "deploy.yml: a cloud deployment",
@@ -52,8 +50,6 @@ EXCLUDED = {
     (GITLAB, "sast"): "GitLab's SAST template: its analyzers are registry images",
     (GITLAB, "secret_detection"): "GitLab's secret detection template: a registry image",
     (GITLAB, "pip-audit"): "pip-audit needs its online vulnerability database",
-    (GITLAB, "chart-render"): "runs in the alpine/k8s image for its helm CLI (none here); "
-    "tests/test_chart.py lints and renders the chart with Helm's Go SDK",
     (GITLAB, "checkov"): "its input is chart-render's artifact; tests/test_chart.py runs checkov",
     (GITLAB, "zap-staging"): "OWASP ZAP is a container image scanning the staging environment",
     (GITLAB, "version"): "python-semantic-release pushes tags through the GitLab API (GL_TOKEN)",
@@ -116,7 +112,9 @@ class Generated:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Generated]:
+def generated(
+    tmp_path_factory: pytest.TempPathFactory, tool: Callable[[str], Path]
+) -> Callable[[int], Generated]:
     """Each deep combination once: locked, installed (the image's stand-in), committed as `main`.
 
     A cache rather than a parametrized fixture: pytest would set that up again for every job.
@@ -125,20 +123,24 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Gener
 
     def get(index: int) -> Generated:
         if index not in cache:
-            cache[index] = make_generated(DEEP[index], tmp_path_factory.mktemp("pipelines"))
+            out = tmp_path_factory.mktemp("pipelines")
+            cache[index] = make_generated(DEEP[index], out, tool("chart") / "python")
         return cache[index]
 
     return get
 
 
-def make_generated(answers: dict[str, str], out: Path) -> Generated:
+def make_generated(answers: dict[str, str], out: Path, helm_python: Path) -> Generated:
+    require(helm_python.exists(), "the chart tool virtualenv (helm stand-in) could not be built")
     env = project_env({**DEFAULTS, **answers}["python_version"])
     root = generate(answers, out, lock_with=env)
     run(["make", "install"], cwd=root, env=env, timeout=600)
     context = json.loads((root / ".cruft.json").read_text())["context"]["cookiecutter"]
     version = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
     sha = commit_repository(root, f"v{version}")
-    locals_ = machine_locals(root, env, context, sha, version)
+    locals_ = machine_locals(
+        root, env=env, answers=context, sha=sha, version=version, helm_python=helm_python
+    )
     skipped = {key: Substitute(reason) for key, reason in SKIPPED_STEPS.items()}
     locals_ = replace(locals_, substitutes={**locals_.substitutes, **skipped})
     return Generated(root, locals_)
@@ -183,7 +185,14 @@ def test_every_job_is_run_or_excluded_with_a_reason(figure: Figure) -> None:
         is_run = (job.pipeline, job.key) in ran
         assert is_run != ((job.pipeline, job.job_id) in EXCLUDED), (job.pipeline, job.key)
     answers = {**DEFAULTS, "github_owner": "o", "project_slug": "s", "package_name": "p"}
-    stand_ins = machine_locals(Path(), {"PATH": "", "UV_PYTHON": ""}, answers, "0", "0.1.0")
+    stand_ins = machine_locals(
+        Path(),
+        env={"PATH": "", "UV_PYTHON": ""},
+        answers=answers,
+        sha="0",
+        version="0.1.0",
+        helm_python=Path("python"),
+    )
     steps = {
         (job.pipeline, job.job_id, name)
         for job in template_jobs("both")

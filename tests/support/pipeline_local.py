@@ -58,6 +58,7 @@ NETWORK = (
     "https_proxy",
     "no_proxy",
 )
+HELM_CLI = Path(__file__).with_name("helm_cli.py")
 DAST_CONTAINER = Service(image="app:dast", hosts=("127.0.0.1:8000", "localhost:8000"))
 
 
@@ -104,6 +105,30 @@ def python_image(job: JobRun, image: str) -> dict[str, str]:
     python = python_path(image.split(":", 1)[1].removesuffix("-slim"))
     job.path.insert(0, str(Path(python).parent))
     return {"UV_PYTHON": python}
+
+
+class Helm:
+    """`helm` on PATH: tests/support/helm_cli.py in the chart tool virtualenv (no helm binary)."""
+
+    def __init__(self, python: Path) -> None:
+        self.python = python
+
+    def install(self, job: JobRun) -> None:
+        bin_dir = job.temp / "helm-bin"
+        bin_dir.mkdir(exist_ok=True)
+        wrapper = bin_dir / "helm"
+        wrapper.write_text(f'#!/bin/sh\nexec "{self.python}" "{HELM_CLI}" "$@"\n')
+        wrapper.chmod(0o755)
+        job.path.insert(0, str(bin_dir))
+
+    def action(self, job: JobRun, step: Step, inputs: Mapping[str, str]) -> None:
+        """`azure/setup-helm`: the stand-in, whatever `version` asks for."""
+        self.install(job)
+
+    def image(self, job: JobRun, image: str) -> dict[str, str]:
+        """`alpine/k8s`: its helm (kubectl and aws are for the deploy jobs, which do not run)."""
+        self.install(job)
+        return {}
 
 
 def upload_artifact(job: JobRun, step: Step, inputs: Mapping[str, str]) -> None:
@@ -171,12 +196,15 @@ class App:
 
 def machine_locals(
     source: Path,
+    *,
     env: Mapping[str, str],
     answers: Mapping[str, str],
     sha: str,
     version: str,
+    helm_python: Path,
 ) -> Locals:
     app = App(source, env, answers)
+    helm = Helm(helm_python)
     repository = f"{answers['github_owner']}/{answers['project_slug']}"
     base_env = {
         "PATH": env["PATH"],
@@ -211,12 +239,13 @@ def machine_locals(
             "actions/checkout": checkout_action,
             "astral-sh/setup-uv": setup_uv,
             "actions/upload-artifact": upload_artifact,
+            "azure/setup-helm": helm.action,
         },
         services=[
             ("postgres:*", 5432, postgres),
             (f"{REGISTRY}/{repository}/dast:*", 8000, app.service),
         ],
-        images=[("python:*-slim", python_image)],
+        images=[("python:*-slim", python_image), ("alpine/k8s:*", helm.image)],
         substitutes=substitutes,
         github={
             "event_name": "pull_request",
