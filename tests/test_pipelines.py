@@ -31,6 +31,7 @@ from tests.support.pipeline import (
     run_job,
 )
 from tests.support.pipeline_expr import PipelineError
+from tests.support.pipeline_gitlab import artifact_paths, needs
 from tests.support.pipeline_load import Job, Service, github_jobs, gitlab_jobs
 from tests.support.pipeline_local import commit_repository, machine_locals
 
@@ -50,7 +51,6 @@ EXCLUDED = {
     (GITLAB, "sast"): "GitLab's SAST template: its analyzers are registry images",
     (GITLAB, "secret_detection"): "GitLab's secret detection template: a registry image",
     (GITLAB, "pip-audit"): "pip-audit needs its online vulnerability database",
-    (GITLAB, "checkov"): "its input is chart-render's artifact; tests/test_chart.py runs checkov",
     (GITLAB, "zap-staging"): "OWASP ZAP is a container image scanning the staging environment",
     (GITLAB, "version"): "python-semantic-release pushes tags through the GitLab API (GL_TOKEN)",
     (GITLAB, "release-image"): "docker build and push to the GitLab registry",
@@ -142,7 +142,9 @@ def make_generated(answers: dict[str, str], out: Path, helm_python: Path) -> Gen
         root, env=env, answers=context, sha=sha, version=version, helm_python=helm_python
     )
     skipped = {key: Substitute(reason) for key, reason in SKIPPED_STEPS.items()}
-    locals_ = replace(locals_, substitutes={**locals_.substitutes, **skipped})
+    locals_ = replace(
+        locals_, substitutes={**locals_.substitutes, **skipped}, artifacts=out / "artifacts"
+    )
     return Generated(root, locals_)
 
 
@@ -162,7 +164,17 @@ def test_job_runs(
     project = generated(combo)
     job = next((j for j in load(project.root, pipeline) if j.key == key), None)
     assert job is not None, f"{pipeline}: no job {key} in the generated project"
+    jobs = {j.job_id: j for j in load(project.root, pipeline)}
+    store = project.locals.artifacts
     try:
+        for need in needs(job) if job.system == "gitlab" else []:  # GitLab artifacts it needs
+            if (
+                need in jobs
+                and artifact_paths(jobs[need])
+                and store
+                and not (store / need).exists()
+            ):
+                run_job(jobs[need], project.locals, tmp_path / need, tmp_path / f"{need}-runner")
         report = run_job(job, project.locals, tmp_path / "work", tmp_path / "runner")
     except StepFailed as error:
         failure = str(error)  # reported below, without the runner's traceback

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import shutil
 import time
 from pathlib import Path
 
 from tests.support.pipeline_expr import PipelineError, expand_gitlab
 from tests.support.pipeline_job import TAIL, JobRun, StepReport, substitute_for
+from tests.support.pipeline_load import Job
 
 
 def run_gitlab(run: JobRun) -> None:
@@ -30,6 +32,9 @@ def run_gitlab(run: JobRun) -> None:
     for service in job.services:
         run.start_service(service, expand_gitlab(service.image, variables))
     locals_.checkout(run.workdir, None)
+    for need in needs(job):  # artifacts of the jobs it needs are in its directory first
+        if locals_.artifacts is not None and (locals_.artifacts / need).is_dir():
+            shutil.copytree(locals_.artifacts / need, run.workdir, dirs_exist_ok=True)
     marks = run.temp / "lines"
     script = ["set -eo pipefail"]
     for index, step in enumerate(job.steps):
@@ -43,6 +48,8 @@ def run_gitlab(run: JobRun) -> None:
     output = run.shell("script", "\n".join(script) + "\n", run.full_env(), run.workdir)
     run.steps.pop()
     gitlab_line_reports(run, marks, time.time())
+    if run.failure is None and locals_.artifacts is not None:
+        keep_artifacts(run, locals_.artifacts / job.job_id)
     if run.failure is not None:
         last = marks.read_text().split()[-2] if marks.exists() else "0"
         step = job.steps[int(last)] if last.isdigit() else job.steps[-1]
@@ -64,3 +71,24 @@ def gitlab_line_reports(run: JobRun, marks: Path, ended: float) -> None:
         run.steps.append(StepReport(step.label, status, float(end) - float(start)))
     if run.failure is not None and run.steps:
         run.steps[-1].status = "failed"
+
+
+def needs(job: Job) -> list[str]:
+    """The job ids of `needs:` (names or `{job: name}` entries)."""
+    return [n if isinstance(n, str) else str(n["job"]) for n in job.definition.get("needs", [])]
+
+
+def artifact_paths(job: Job) -> list[str]:
+    return [str(p) for p in (job.definition.get("artifacts") or {}).get("paths", [])]
+
+
+def keep_artifacts(run: JobRun, store: Path) -> None:
+    """`artifacts: paths:` of a finished job, kept for the jobs that need it."""
+    for pattern in artifact_paths(run.job):
+        for found in run.workdir.glob(pattern):
+            target = store / found.relative_to(run.workdir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if found.is_dir():
+                shutil.copytree(found, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(found, target)

@@ -59,6 +59,7 @@ class Locals:
     github: Mapping[str, str | None] = field(default_factory=dict)
     needs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     gitlab: Mapping[str, str] = field(default_factory=dict)
+    artifacts: Path | None = None  # GitLab artifacts of finished jobs, one folder per job
 
 
 def shown(label: str, lookup: Callable[[str], Value]) -> str:
