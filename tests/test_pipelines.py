@@ -294,6 +294,7 @@ def test_runner_fails_loudly_on_what_it_cannot_reproduce(tmp_path: Path) -> None
         "run: echo ${{ hashFiles('uv.lock') }}": "hashFiles()",
         "uses: docker/login-action@v3": "no local equivalent for `uses: docker/login-action@v3`",
         "run: echo ${{ github.run_attempt }}": "github.run_attempt is not simulated",
+        "run: echo ${{ steps.typo.outputs.run }}": "no step has the id typo",
     }
     for index, (step, error) in enumerate(cases.items()):
         workflow = write(tmp_path / f"w{index}.yml", f"jobs:\n  j:\n    steps:\n      - {step}\n")

@@ -35,6 +35,8 @@ def github_lookup(run: JobRun, env: Mapping[str, str]) -> Callable[[str], Value]
             source = run.outputs if context == "steps" else run.locals.needs
             if owner not in source and context == "needs":
                 raise PipelineError(f"{path}: job {owner} has no simulated outputs")
+            if context == "steps" and owner not in {s.step_id for s in run.job.steps}:
+                raise PipelineError(f"{path}: no step has the id {owner}")
             return source.get(owner, {}).get(name)
         raise PipelineError(f"`{path}` is not available to the local runner")
 
