@@ -69,6 +69,7 @@ def git(*args: str, cwd: Path) -> str:
 def commit_repository(root: Path, tag: str) -> str:
     """The generated project as its first commit on `main`, tagged as the release; its sha."""
     ident = ["-c", "user.name=pipeline", "-c", "user.email=pipeline@example.com"]
+    ident += ["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"]
     git("init", "--quiet", "--initial-branch", BRANCH, cwd=root)
     git("add", "--all", cwd=root)
     git(*ident, "commit", "--quiet", "--message", "feat: generated project", cwd=root)
