@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -116,17 +118,46 @@ def _replica_on_server(throwaway_databases: ThrowawayDatabases) -> str | None:
     return throwaway_databases.create(server, "TEST_DATABASE_REPLICA_URL") if server else None
 
 
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head per run, copied for each test: migrating each test's
+    own file cost about 0.1 s a test, a third of the suite's time."""
+    path = tmp_path_factory.mktemp("migrated") / "head.db"
+    command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "head")
+    return path
+
+
+def sqlite_copy(migrated_file: Path, target: Path) -> str:
+    """A copy of the migrated file (SQLite's backup API: consistent even with a WAL)."""
+    with (
+        closing(sqlite3.connect(migrated_file)) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+    return f"sqlite+aiosqlite:///{target}"
+
+
 @pytest.fixture
-def database_url(_primary_on_server: str | None, tmp_path: Path) -> Iterator[str]:
+def database_url(
+    _primary_on_server: str | None, _migrated_sqlite: Path, tmp_path: Path
+) -> Iterator[str]:
     """Migrated database: the run's own on the TEST_DATABASE_URL server, else a SQLite file."""
-    yield from migrated(_primary_on_server or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    if _primary_on_server:
+        yield from migrated(_primary_on_server)
+    else:
+        yield sqlite_copy(_migrated_sqlite, tmp_path / "test.db")
 
 
 @pytest.fixture
-def replica_url(_replica_on_server: str | None, tmp_path: Path) -> Iterator[str]:
+def replica_url(
+    _replica_on_server: str | None, _migrated_sqlite: Path, tmp_path: Path
+) -> Iterator[str]:
     """A second migrated database standing in for a read replica (no replication needed to
     prove routing): the run's own on the TEST_DATABASE_REPLICA_URL server, else SQLite."""
-    yield from migrated(_replica_on_server or f"sqlite+aiosqlite:///{tmp_path / 'replica.db'}")
+    if _replica_on_server:
+        yield from migrated(_replica_on_server)
+    else:
+        yield sqlite_copy(_migrated_sqlite, tmp_path / "replica.db")
 
 
 @pytest.fixture
