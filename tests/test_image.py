@@ -50,8 +50,9 @@ pytestmark = [pytest.mark.xdist_group("image")]
 
 MB = 1_000_000
 MAX_DELTA_MB = 80  # runtime image over its base image
-# Process start to the first 200 on /readyz: 2 s where the reference workload took 0.9 s.
-READY = Budget("start to first 200 on /readyz", target=2.0, reference=0.9)
+# Process start to the first 200 on /readyz: 2 s where the reference workload took 0.70 s
+# (an idle machine of this kind; the image was ready in 0.8-0.9 s there).
+READY = Budget("start to first 200 on /readyz", target=2.0, reference=0.70)
 GRACEFUL_TIMEOUT_S = 20  # the service's default GRACEFUL_TIMEOUT (docs/CONTRACT.md)
 VERSION = "9.8.7"
 REVISION = "0123456789abcdef0123456789abcdef01234567"
