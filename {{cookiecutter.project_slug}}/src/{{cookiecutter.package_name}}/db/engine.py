@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit, SqlUnitOfWork
 from {{ cookiecutter.package_name }}.settings import SQLITE_DRIVER, Settings
 
 logger = structlog.get_logger(__name__)
@@ -112,7 +113,7 @@ class ReadRouter:
 
 
 class Sessions:
-    """Units of work for use cases: each opens its own, so a cache hit opens none.
+    """Units of work for use cases (`items.unit_of_work`): each opens its own, a cache hit none.
 
     `write()` is one transaction on the primary: committed when the block ends, rolled back
     if it raises, so a change and its events are stored together or not at all. `read()`
@@ -124,13 +125,13 @@ class Sessions:
         self._reader = reader
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction on the primary."""
+    async def write(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A unit of work in a transaction on the primary."""
         async with self._primary.begin() as session:
-            yield session
+            yield SqlUnitOfWork(session)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session on the replica, or on the primary as the fallback."""
+    async def read(self) -> AsyncIterator[SqlReadUnit]:
+        """A read-only unit on the replica, or on the primary as the fallback."""
         async with await self._reader.session() as session:
-            yield session
+            yield SqlReadUnit(session)

@@ -1,6 +1,6 @@
 """The transactional outbox: events are rows written in the transaction of the change.
 
-The use case's transaction (`Sessions.write`) commits the change and its events together or
+The use case's unit of work (`Sessions.write`) commits the change and its events together or
 not at all, so no event is lost when the broker is down and none is published for a change that
 rolled back.
 """
@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, OutboxEvent
 from {{ cookiecutter.package_name }}.events.schemas import Event
+
+
+class EventOutbox(Protocol):
+    """The outbox as use cases see it (`items.unit_of_work`): fakes stand in for it in tests."""
+
+    def add(self, event: Event) -> None:
+        """Stage one event in the current unit of work."""
+        ...
 
 
 class Outbox:

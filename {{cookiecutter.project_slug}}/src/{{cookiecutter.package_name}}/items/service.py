@@ -9,15 +9,13 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
-from {{ cookiecutter.package_name }}.db.engine import Sessions
 from {{ cookiecutter.package_name }}.errors import NotFoundError
 {%- if cookiecutter.messaging != "none" %}
-from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
 {%- endif %}
 from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
-from {{ cookiecutter.package_name }}.items.repository import ItemRepository
+from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 
 
 def record_format(model: type[BaseModel]) -> str:
@@ -36,23 +34,23 @@ def records(items: Sequence[Item]) -> list[ItemRecord]:
 
 
 class ItemService:
-    """Use cases for items; each one is a unit of work of its own (see `Sessions`)."""
+    """Use cases for items; each one is a unit of work of its own (see `UnitsOfWork`)."""
 
-    def __init__(self, sessions: Sessions, cache: Cache, cursors: CursorCodec) -> None:
+    def __init__(self, sessions: UnitsOfWork, cache: Cache, cursors: CursorCodec) -> None:
         self._sessions = sessions
         self._cache = cache
         self._cursors = cursors
 
     async def create(self, name: str, description: str | None, price_cents: int) -> ItemRecord:
         """Create an item; a duplicate name is a conflict."""
-        async with self._sessions.write() as session:
-            item = await ItemRepository(session).add(
+        async with self._sessions.write() as unit:
+            item = await unit.items.add(
                 Item(name=name.strip(), description=description, price_cents=price_cents)
             )
 {%- if cookiecutter.messaging != "none" %}
             # Same transaction as the insert: the event exists if and only if the item does.
             event = ItemCreated(item_id=item.id, name=item.name, price_cents=price_cents)
-            Outbox(session).add(event)
+            unit.outbox.add(event)
 {%- endif %}
         return ItemRecord.model_validate(item)
 
@@ -61,8 +59,8 @@ class ItemService:
         key = self._key(item_id)
         if (cached := await self._cache.get(key)) is not None:
             return ItemRecord.model_validate_json(cached)
-        async with self._sessions.read() as session:
-            item = await ItemRepository(session).get(item_id)
+        async with self._sessions.read() as unit:
+            item = await unit.items.get(item_id)
             if item is None:
                 raise NotFoundError(f"item {item_id} does not exist")
             record = ItemRecord.model_validate(item)
@@ -71,27 +69,26 @@ class ItemService:
 
     async def delete(self, item_id: int) -> None:
         """Delete and invalidate the cached copy; of parallel deletes exactly one succeeds."""
-        async with self._sessions.write() as session:
-            if not await ItemRepository(session).delete(item_id):
+        async with self._sessions.write() as unit:
+            if not await unit.items.delete(item_id):
                 raise NotFoundError(f"item {item_id} does not exist")
 {%- if cookiecutter.messaging != "none" %}
-            Outbox(session).add(ItemDeleted(item_id=item_id))
+            unit.outbox.add(ItemDeleted(item_id=item_id))
 {%- endif %}
         await self._cache.delete(self._key(item_id))
 
     async def page_by_offset(self, offset: int, limit: int) -> tuple[list[ItemRecord], int]:
         """Items and total count for offset pagination (v1)."""
-        async with self._sessions.read() as session:
-            repository = ItemRepository(session)
-            return records(await repository.list_offset(offset, limit)), await repository.count()
+        async with self._sessions.read() as unit:
+            return records(await unit.items.list_offset(offset, limit)), await unit.items.count()
 
     async def page_by_cursor(
         self, cursor: str | None, limit: int
     ) -> tuple[list[ItemRecord], str | None]:
         """Items after the cursor and the next cursor, or None on the last page (v2)."""
         after = self._cursors.decode(cursor) if cursor else 0
-        async with self._sessions.read() as session:
-            items = records(await ItemRepository(session).list_after(after, limit + 1))
+        async with self._sessions.read() as unit:
+            items = records(await unit.items.list_after(after, limit + 1))
         if len(items) > limit:
             return items[:limit], self._cursors.encode(items[limit - 1].id)
         return items, None

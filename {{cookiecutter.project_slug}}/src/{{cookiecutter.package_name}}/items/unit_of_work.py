@@ -1,0 +1,78 @@
+"""Unit-of-work port: the storage a use case sees, so item rules run without a database.
+
+A use case opens one unit, `write()` or `read()`, and reaches its repositories through it
+{%- if cookiecutter.messaging != "none" %}
+(and, writing, the outbox){% endif %}.
+The SQL implementation is `db.engine.Sessions`; tests use in-memory fakes (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+{% if cookiecutter.messaging != "none" -%}
+from {{ cookiecutter.package_name }}.events.outbox import EventOutbox
+{% endif -%}
+from {{ cookiecutter.package_name }}.items.models import Item
+
+
+class ItemStore(Protocol):
+    """The items repository (SQL: `items.repository.ItemRepository`)."""
+
+    async def get(self, item_id: int) -> Item | None:
+        """The item, or None when no item has this id."""
+        ...
+
+    async def add(self, item: Item) -> Item:
+        """Store a new item and give it its id; `ConflictError` when the name is taken."""
+        ...
+
+    async def delete(self, item_id: int) -> bool:
+        """Delete by id; True only for the one unit of work that removed the item."""
+        ...
+
+    async def count(self) -> int:
+        """Total number of items."""
+        ...
+
+    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
+        """One page by offset, ordered by id."""
+        ...
+
+    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
+        """Up to `limit` items with an id greater than `after_id`, ordered by id."""
+        ...
+
+
+class ReadUnit(Protocol):
+    """What a read sees: on the replica or the primary, and never committed."""
+
+    @property
+    def items(self) -> ItemStore:
+        """The items repository of this unit."""
+        ...
+
+
+class UnitOfWork(ReadUnit, Protocol):
+    """One transaction: committed when its block ends, rolled back when the block raises."""
+{%- if cookiecutter.messaging != "none" %}
+
+    @property
+    def outbox(self) -> EventOutbox:
+        """Events staged here are stored if and only if the unit commits."""
+        ...
+{%- endif %}
+
+
+class UnitsOfWork(Protocol):
+    """Opens units of work; each use case opens its own, so a cache hit opens none."""
+
+    def write(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit in one transaction on the primary."""
+        ...
+
+    def read(self) -> AbstractAsyncContextManager[ReadUnit]:
+        """A read-only unit on the replica, or on the primary as the fallback."""
+        ...

@@ -1,0 +1,125 @@
+"""In-memory stand-ins for the storage and cache ports: item use cases tested without a database.
+
+The fakes keep the promises the SQL keeps (see `items.unit_of_work`): names are unique
+regardless of case, ids grow, `write()` commits at the end of its block and rolls back when it
+raises, `read()` never commits. The SQL itself is tested against SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from {{ cookiecutter.package_name }}.errors import ConflictError
+from {{ cookiecutter.package_name }}.items.models import Item
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class FakeItems:
+    """The items repository over a dict: the rows of one unit of work."""
+
+    def __init__(self, rows: dict[int, Item], ids: Iterator[int]) -> None:
+        self.rows = rows
+        self._ids = ids
+
+    async def get(self, item_id: int) -> Item | None:
+        return self.rows.get(item_id)
+
+    async def add(self, item: Item) -> Item:
+        if any(row.name.lower() == item.name.lower() for row in self.rows.values()):
+            raise ConflictError(f"an item named {item.name!r} already exists")
+        item.id = next(self._ids)
+        item.created_at = item.updated_at = T0 + timedelta(seconds=item.id)
+        self.rows[item.id] = item
+        return item
+
+    async def delete(self, item_id: int) -> bool:
+        return self.rows.pop(item_id, None) is not None
+
+    async def count(self) -> int:
+        return len(self.rows)
+
+    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
+        return sorted(self.rows.values(), key=lambda item: item.id)[offset : offset + limit]
+
+    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
+        ordered = sorted(self.rows.values(), key=lambda item: item.id)
+        return [item for item in ordered if item.id > after_id][:limit]
+
+
+class FakeOutbox:
+    """Events staged by one unit of work; they reach `FakeDatabase.events` only on commit."""
+
+    def __init__(self) -> None:
+        self.staged: list[object] = []
+
+    def add(self, event: object) -> None:
+        self.staged.append(event)
+
+
+class FakeUnitOfWork:
+    """One unit: a private copy of the committed rows, plus the events it staged."""
+
+    def __init__(self, rows: dict[int, Item], ids: Iterator[int]) -> None:
+        self.items = FakeItems(dict(rows), ids)
+        self.outbox = FakeOutbox()
+
+
+@dataclass
+class FakeDatabase:
+    """Committed state, and how often units were opened and committed."""
+
+    rows: dict[int, Item] = field(default_factory=dict)
+    events: list[object] = field(default_factory=list)
+    ids: Iterator[int] = field(default_factory=lambda: count(1))
+    opened: int = 0
+    commits: int = 0
+
+
+class FakeUnitsOfWork:
+    """The `UnitsOfWork` port in memory (sequential use only: no row locks)."""
+
+    def __init__(self, database: FakeDatabase | None = None) -> None:
+        self.database = database or FakeDatabase()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[FakeUnitOfWork]:
+        """Committed when the block ends; when it raises, nothing it did is kept."""
+        self.database.opened += 1
+        unit = FakeUnitOfWork(self.database.rows, self.database.ids)
+        yield unit
+        self.database.rows = unit.items.rows
+        self.database.events += unit.outbox.staged
+        self.database.commits += 1
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[FakeUnitOfWork]:
+        """Never committed: whatever the block changes is dropped."""
+        self.database.opened += 1
+        yield FakeUnitOfWork(self.database.rows, self.database.ids)
+
+
+class FakeCache:
+    """The `Cache` port over a dict, counting hits and misses."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+        self.hits = self.misses = 0
+
+    async def get(self, key: str) -> bytes | None:
+        value = self.entries.get(key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    async def set(self, key: str, value: bytes) -> None:
+        self.entries[key] = value
+
+    async def delete(self, key: str) -> None:
+        self.entries.pop(key, None)
