@@ -31,7 +31,6 @@ CACHE = Path(
 )
 TOOLS = Path(__file__).resolve().parent / "tools"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-PYTHON_VERSIONS = ("3.13", "3.12")
 
 
 def require(condition: object, why: str) -> None:
