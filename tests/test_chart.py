@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Render, generate, require, run
+from tests.support.env import require, run
+from tests.support.project import Render, generate
 
 pytestmark = pytest.mark.xdist_group("chart")
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Render, require, run
+from tests.support.env import require, run
+from tests.support.project import Render
 
 
 @pytest.mark.parametrize(

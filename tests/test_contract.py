@@ -15,11 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Figure, Render, installed, require
 from tests.services import postgres_available, scratch_database
 from tests.support.contract import Contract
+from tests.support.env import require
 from tests.support.fuzz import fuzz, report
+from tests.support.project import Render, installed
 from tests.support.server import serve
+from tests.support.timing import Figure
 from tests.test_hooks import generate
 
 SETTINGS = "src/orders_service/settings.py"

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
 from tests.services import (
     BROKER_URLS,
@@ -23,7 +22,10 @@ from tests.services import (
     redis_url,
     scratch_database,
 )
+from tests.support.env import project_env, require, run
+from tests.support.project import generate
 from tests.support.server import serve
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.deep
 

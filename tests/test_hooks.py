@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE
+from tests.support.env import TEMPLATE
 
 BAD_ANSWERS = [
     ({"project_slug": "Orders"}, "project_slug", "DNS label"),

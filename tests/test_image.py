@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import tomllib
@@ -31,18 +30,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
-    CACHE,
-    TEMPLATE,
-    Figure,
-    Render,
-    find_python,
-    generate,
-    require,
-    run,
-)
 from tests.support.base_image import BUILDAH, ensure_base_image, ensure_uv_image, image_size
-from tests.support.timing import Budget
+from tests.support.env import CACHE, TEMPLATE, find_python, free_port, require, run
+from tests.support.project import Render, generate
+from tests.support.timing import Budget, Figure
 
 pytestmark = [pytest.mark.xdist_group("image")]
 
@@ -86,12 +77,6 @@ def containers_of(images: set[str]) -> list[str]:
     """IDs of the buildah working containers made from any of these images."""
     listing = json.loads(run([*BUILDAH, "containers", "--json"], cwd=TEMPLATE).stdout) or []
     return [c["id"] for c in listing if c["imagename"] in images]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, str]:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Figure, generate, installed, require, run
 from tests.services import postgres_available, redis_available, redis_url, scratch_database
-from tests.support.timing import Budget, best_of
+from tests.support.env import require, run
+from tests.support.project import generate, installed
+from tests.support.timing import Budget, Figure, best_of
 
 pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
+from tests.support.env import TEMPLATE, project_env, require, run
 from tests.support.pipeline import (
     JobRun,
     Locals,
@@ -34,6 +34,8 @@ from tests.support.pipeline_expr import PipelineError
 from tests.support.pipeline_gitlab import artifact_paths, needs
 from tests.support.pipeline_load import Job, Service, github_jobs, gitlab_jobs
 from tests.support.pipeline_local import commit_repository, machine_locals
+from tests.support.project import generate
+from tests.support.timing import Figure
 
 SLUG = TEMPLATE / "{{cookiecutter.project_slug}}"
 WORKFLOWS = ("ci.yml", "security.yml", "release.yml", "deploy.yml")

@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -22,9 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Render, generate, installed, require, run
 from tests.options import CHOICES
 from tests.services import BROKER_URLS, broker_available
+from tests.support.env import free_port, require, run
+from tests.support.project import Render, generate, installed
 
 FENCE = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
@@ -122,12 +122,6 @@ def test_post_generation_message_says_what_the_targets_do(
     lines = FENCED_MAKE.findall(message)
     assert {"run", "test", "check"} <= {name for name, _ in lines}, message
     check_claims(targets, lines)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def descendants(pid: int) -> list[int]:

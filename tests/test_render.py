@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
+from tests.support.env import TEMPLATE, run
+from tests.support.project import Render
 
 RENDERS = [{}, *SINGLE, *PAIRS]
 # Files copied verbatim on purpose (Go templates, GitHub expressions): see cookiecutter.json.

@@ -25,10 +25,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Figure, installed, require
 from tests.services import PG_HOST, PG_PORT, postgres_available, scratch_database
 from tests.support.dast import run_dast
-from tests.support.server import Server, free_port, serve
+from tests.support.env import free_port, require
+from tests.support.project import installed
+from tests.support.server import Server, serve
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("resilience")
 

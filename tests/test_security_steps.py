@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 
-from tests.conftest import Figure, installed, require, run
 from tests.support.dast import run_dast
+from tests.support.env import require, run
+from tests.support.project import installed
 from tests.support.server import serve
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("cicd")
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, find_python, generate, project_env, require, run
+from tests.support.env import TEMPLATE, find_python, project_env, require, run
+from tests.support.project import generate
 
 
 def bare_path(python: str) -> str:
