@@ -5,14 +5,17 @@ Under ``CI=true`` a missing tool or unreachable service fails the run; locally i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.env import tool_venv
-from tests.support.project import Render, generate
+from tests.support.project import INSTALL_LOG, Installed, Render, generate, shared_installed
 from tests.support.timing import Figure, reference_seconds
 
 
@@ -34,6 +37,20 @@ def tool() -> Callable[[str], Path]:
 
 
 @pytest.fixture(scope="session")
+def installed_project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Mapping[str, object]], Installed]:
+    """A locked, installed project per answers, one for the run (shared by xdist workers).
+
+    Only for tests that run the project without changing its files.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    return lambda answers: shared_installed(answers, base / "installed")
+
+
+@pytest.fixture(scope="session")
 def reference() -> float:
     """This machine's speed unit for this run, for timed assertions (tests/support/timing.py)."""
     return reference_seconds()
@@ -49,9 +66,28 @@ def figure(request: pytest.FixtureRequest) -> Figure:
     return _figure
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Count `make install`s of generated projects across the run (its workers append)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        handle, path = tempfile.mkstemp(prefix="template-installs-")
+        os.close(handle)
+        os.environ[INSTALL_LOG] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        Path(os.environ.pop(INSTALL_LOG, "/nonexistent")).unlink(missing_ok=True)
+
+
+def install_figures() -> list[str]:
+    log = Path(os.environ.get(INSTALL_LOG, "/nonexistent"))
+    counts = Counter(log.read_text().splitlines() if log.is_file() else [])
+    return [f"make install: {count} x {answers}" for answers, count in sorted(counts.items())]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print every recorded figure, so CI logs carry the measurements."""
-    lines = [
+    lines = install_figures() + [
         f"{report.nodeid.split('::')[-1]}: {value}"
         for reports in terminalreporter.stats.values()
         for report in reports

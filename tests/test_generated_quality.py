@@ -23,7 +23,7 @@ from tests.services import (
     scratch_database,
 )
 from tests.support.env import project_env, require, run
-from tests.support.project import generate
+from tests.support.project import generate, record_install
 from tests.support.server import serve
 from tests.support.timing import Figure
 
@@ -68,6 +68,7 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     root = generate(answers, tmp_path_factory.mktemp("deep"), lock_with=env)
     generated = time.perf_counter() - start
     installed = Project(root, answers, env).make("install")
+    record_install(answers)
     note = f"generate+lock {generated:.1f} s, install {installed:.1f} s"
     return Project(root, answers, env, note)
 

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -28,7 +28,7 @@ import pytest
 from tests.services import PG_HOST, PG_PORT, postgres_available, scratch_database
 from tests.support.dast import run_dast
 from tests.support.env import free_port, require
-from tests.support.project import installed
+from tests.support.project import Installed
 from tests.support.server import Server, serve
 from tests.support.timing import Figure
 
@@ -47,9 +47,9 @@ ALLOWED_ORIGIN = "https://app.example.com"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The default combination, locked and installed."""
-    return installed({}, tmp_path_factory.mktemp("resilience"))
+def project(installed_project: Callable[[Mapping[str, object]], Installed]) -> Installed:
+    """The default combination, locked and installed. (shared by the run: only served here)."""
+    return installed_project({})
 
 
 def base_env(project: tuple[Path, dict[str, str]], tmp_path: Path) -> dict[str, str]:

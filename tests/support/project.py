@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -12,6 +17,9 @@ from tests.options import DEFAULTS
 from tests.support.env import TEMPLATE, project_env, run
 
 Render = Callable[..., Path]
+Installed = tuple[Path, dict[str, str]]
+# Set by conftest for the whole run (xdist workers inherit it): one line per `make install`.
+INSTALL_LOG = "TEMPLATE_TEST_INSTALL_LOG"
 
 
 def generate(
@@ -47,5 +55,39 @@ def installed(answers: Mapping[str, object], output_dir: Path) -> tuple[Path, di
     """A generated project, locked by its hook and installed with `make install`; its env."""
     env = project_env(str({**DEFAULTS, **answers}["python_version"]))
     root = generate(answers, output_dir, lock_with=env)
-    run(["make", "install"], cwd=root, env=env, timeout=600)
+    make_install(root, env, answers)
+    return root, env
+
+
+def make_install(root: Path, env: Mapping[str, str], answers: Mapping[str, object]) -> None:
+    """`make install` in a generated project, counted in the run's install log."""
+    run(["make", "install"], cwd=root, env=dict(env), timeout=600)
+    record_install(answers)
+
+
+def record_install(answers: Mapping[str, object]) -> None:
+    """One line in the run's install log (conftest prints the counts at the end)."""
+    if log := os.environ.get(INSTALL_LOG):
+        with Path(log).open("a") as out:
+            out.write(json.dumps(dict(answers), sort_keys=True) + "\n")
+
+
+def shared_installed(answers: Mapping[str, object], base: Path) -> Installed:
+    """One installed project per answers for the whole run, whichever xdist worker asks first.
+
+    For tests that only run the project (serve it, fuzz it, time it), never change its files:
+    a lock step and `make install` take about a minute each time.
+    """
+    key = hashlib.sha256(json.dumps(dict(answers), sort_keys=True).encode()).hexdigest()[:12]
+    home = base / f"installed-{key}"
+    base.mkdir(parents=True, exist_ok=True)
+    with (base / f".installed-{key}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # the other workers wait for the first install
+        done = home / ".installed"
+        if done.is_file():
+            env = project_env(str({**DEFAULTS, **answers}["python_version"]))
+            return Path(done.read_text()), env
+        shutil.rmtree(home, ignore_errors=True)  # what a failed first attempt left
+        root, env = installed(answers, home / "out")
+        done.write_text(str(root))
     return root, env
