@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,25 @@ Render = Callable[..., Path]
 Installed = tuple[Path, dict[str, str]]
 # Set by conftest for the whole run (xdist workers inherit it): one line per `make install`.
 INSTALL_LOG = "TEMPLATE_TEST_INSTALL_LOG"
+
+
+@cache
+def own_config() -> str:
+    """A cookiecutter config of the suite's own: the caller's ~/.cookiecutterrc (or
+    COOKIECUTTER_CONFIG) would change the answers, and replays go here, not into their home."""
+    home = Path(tempfile.mkdtemp(prefix="template-cookiecutter-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    config = home / "config.json"  # JSON is YAML: cookiecutter reads it as its YAML config
+    config.write_text(
+        json.dumps(
+            {
+                "default_context": {},
+                "cookiecutters_dir": str(home / "cookiecutters"),
+                "replay_dir": str(home / "replay"),
+            }
+        )
+    )
+    return str(config)
 
 
 def generate(
@@ -44,6 +66,7 @@ def generate(
                 no_input=True,
                 extra_context={key: str(value) for key, value in answers.items()},
                 output_dir=str(output_dir),
+                config_file=own_config(),
             )
         )
     if lock_with is not None:
