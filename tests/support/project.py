@@ -8,8 +8,12 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.options import DEFAULTS
 from tests.support.env import TEMPLATE, project_env, run
+from tests.support.server import Server, serve
 
 Render = Callable[..., Path]
 Installed = tuple[Path, dict[str, str]]
@@ -114,3 +119,44 @@ def shared_installed(answers: Mapping[str, object], base: Path) -> Installed:
         root, env = installed(answers, home / "out")
         done.write_text(str(root))
     return root, env
+
+
+@dataclass(frozen=True)
+class InstalledProject:
+    """A generated, locked and installed project: make targets, alembic and the served app."""
+
+    root: Path
+    env: dict[str, str]
+    answers: dict[str, str] = field(default_factory=dict)
+    setup_note: str = ""
+
+    def make(
+        self, *args: str, check: bool = True, **extra_env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """`make <args>`; with check=False the result is returned whatever its exit code."""
+        env = {**self.env, **extra_env}
+        if check:
+            return run(["make", *args], cwd=self.root, env=env, timeout=900)
+        return subprocess.run(
+            ["make", *args],
+            cwd=self.root,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+
+    def timed_make(self, *args: str, **extra_env: str) -> float:
+        """`make <args>`; its wall time in seconds."""
+        start = time.perf_counter()
+        run(["make", *args], cwd=self.root, env={**self.env, **extra_env}, timeout=900)
+        return time.perf_counter() - start
+
+    def alembic(self, *args: str, database_url: str) -> None:
+        env = {**self.env, "DATABASE_URL": database_url}
+        run([self.env["UV"], "run", "--frozen", "alembic", *args], cwd=self.root, env=env)
+
+    def serve(self, env: Mapping[str, str], log_dir: Path) -> AbstractContextManager[Server]:
+        """The app as `make run` starts it (migrated first), on a free port; always stopped."""
+        return serve(self.root, env, log_dir)
