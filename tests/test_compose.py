@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.options import CHOICES
 from tests.support.env import require, run
 from tests.support.project import Render
 
 
 @pytest.mark.parametrize(
     ("messaging", "cache"),
-    [(m, c) for m in ("rabbitmq", "kafka", "nats", "none") for c in ("redis", "none")],
+    [(m, c) for m in CHOICES["messaging"] for c in CHOICES["cache"]],
 )
 def test_compose_valid(
     render: Render, tool: Callable[[str], Path], messaging: str, cache: str
