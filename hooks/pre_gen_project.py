@@ -11,6 +11,7 @@ import keyword
 import re
 import sys
 from datetime import date
+from pathlib import Path
 
 # Rendered by cookiecutter; a raw string keeps any quotes or backslashes in answers intact.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -21,14 +22,28 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 MAX_NAME = 60  # the name is a Python string on one line of the generated code
 MAX_SLUG = 53  # Helm release names and "<slug>-<suffix>" resources must stay <= 63 chars.
-CHOICES = {
-    "python_version": ("3.13", "3.12"),
-    "messaging": ("rabbitmq", "kafka", "nats", "none"),
-    "cache": ("redis", "none"),
-    "ci": ("github", "gitlab", "both"),
-    "rollout": ("rolling", "canary"),
-    "license": ("MIT", "Apache-2.0", "Proprietary"),
-}
+
+
+def template_choices(template_dir: str) -> dict[str, list[str]]:
+    """Each option's choices, from the template's own cookiecutter.json: the one list of them.
+
+    The rendered answers hold only the chosen value. cookiecutter (and its replay, which skips
+    its own check) gives the template's folder; cruft gives none, after checking every answer
+    against these same lists itself.
+    """
+    questions = Path(template_dir, "cookiecutter.json")
+    if not template_dir or not questions.is_file():
+        return {}
+    raw: dict[str, object] = json.loads(questions.read_text(encoding="utf-8"))
+    return {
+        key: [str(choice) for choice in value]
+        for key, value in raw.items()
+        if isinstance(value, list) and not key.startswith("_")
+    }
+
+
+CHOICES = template_choices(r"""{{ cookiecutter._repo_dir | default('') }}""")
+
 # Import names the generated project depends on; a package with one of these names shadows it.
 DEPENDENCIES = frozenset(
     {

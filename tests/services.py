@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from tests.conftest import port_open
+from tests.support.env import port_open
 
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("PGPORT", "5432"))

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Render, require, run
+from tests.support.env import require, run
+from tests.support.project import Render, generate
 
 pytestmark = pytest.mark.xdist_group("chart")
 
@@ -220,7 +221,7 @@ def manifest_files(rendered: Rendered) -> list[Path]:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chart_bin(tool: Callable[[str], Path]) -> Path:
     bin_dir = tool("chart")
     require((bin_dir / "python").exists(), "the chart tool virtualenv could not be built")
@@ -568,20 +569,59 @@ def check_kubernetes_schemas(rendered: Rendered, chart_bin: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_chart_lints_renders_and_matches_the_app(
-    render: Render, chart_bin: Path, case: Case, tmp_path: Path
-) -> None:
-    rendered = render_case(render, chart_bin, case, tmp_path)
-    app = read_app(rendered.project)
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: c.id)
+def rendered(
+    request: pytest.FixtureRequest, chart_bin: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Rendered:
+    """One render and one Helm run per case, shared by every check on it."""
+    case: Case = request.param
+    tmp = tmp_path_factory.mktemp(f"chart-{case.id}")
+    renders = iter(range(1_000))
+
+    def render(**answers: Any) -> Path:
+        return generate(answers, tmp / f"render-{next(renders)}")
+
+    return render_case(render, chart_bin, case, tmp)
+
+
+@pytest.fixture(scope="module")
+def app(rendered: Rendered) -> App:
+    return read_app(rendered.project)
+
+
+def test_chart_lints_and_renders_the_expected_kinds(rendered: Rendered) -> None:
     check_lint_and_kinds(rendered)
+
+
+def test_chart_pod_matches_the_app(rendered: Rendered, app: App) -> None:
     check_pod(rendered, app)
+
+
+def test_chart_settings_match_the_app(rendered: Rendered, app: App) -> None:
     check_settings(rendered, app)
+
+
+def test_chart_rollout_matches_the_app(rendered: Rendered, app: App) -> None:
     check_rollout(rendered, app)
+
+
+def test_chart_traffic_matches_the_app(rendered: Rendered, app: App) -> None:
     check_traffic(rendered, app)
+
+
+def test_chart_migrations(rendered: Rendered) -> None:
     check_migrations(rendered)
+
+
+def test_chart_network_policy_matches_the_app(rendered: Rendered, app: App) -> None:
     check_network_policy(rendered, app)
+
+
+def test_chart_worker_matches_the_app(rendered: Rendered, app: App) -> None:
     check_worker(rendered, app)
+
+
+def test_chart_passes_kubernetes_schemas(rendered: Rendered, chart_bin: Path) -> None:
     check_kubernetes_schemas(rendered, chart_bin)
 
 
@@ -623,11 +663,10 @@ def test_kubernetes_validate_strict_rejects_a_broken_manifest(
     assert "containerPort" in errors[1]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_chart_passes_checkov(
-    render: Render, chart_bin: Path, tool: Callable[[str], Path], case: Case, tmp_path: Path
+    rendered: Rendered, tool: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    rendered = render_case(render, chart_bin, case, tmp_path)
+    case = rendered.case
     checkov = tool("checkov") / "checkov"
     require(checkov.exists(), "checkov could not be installed")
     config = rendered.chart / ".checkov.yaml"

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Figure, Render, installed, require
 from tests.services import postgres_available, scratch_database
 from tests.support.contract import Contract
+from tests.support.env import require
 from tests.support.fuzz import fuzz, report
+from tests.support.project import Installed, Render
 from tests.support.server import serve
+from tests.support.timing import Figure
 from tests.test_hooks import generate
 
 SETTINGS = "src/orders_service/settings.py"
@@ -91,9 +94,9 @@ BODY_LIMIT = 65_536  # over the largest valid body (2,200 characters as 12-byte 
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The default answers, locked and installed."""
-    return installed({}, tmp_path_factory.mktemp("fuzz"))
+def project(installed_project: Callable[[Mapping[str, object]], Installed]) -> Installed:
+    """The default answers, locked and installed. (shared by the run: only served here)."""
+    return installed_project({})
 
 
 def test_stateful_fuzz_on_postgresql_keeps_the_documented_contract(

@@ -6,13 +6,11 @@ Gates run through the generated Makefile, so the commands a developer types are 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
 from tests.services import (
     BROKER_URLS,
@@ -23,33 +21,14 @@ from tests.services import (
     redis_url,
     scratch_database,
 )
-from tests.support.server import serve
+from tests.support.env import project_env, require
+from tests.support.project import InstalledProject, generate, record_install
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.deep
 
 
-@dataclass(frozen=True)
-class Project:
-    root: Path
-    answers: dict[str, str]
-    env: dict[str, str]
-    setup_note: str = ""
-
-    def make(self, target: str, **extra_env: str) -> float:
-        """Run a make target; return its wall time in seconds."""
-        start = time.perf_counter()
-        run(["make", target], cwd=self.root, env={**self.env, **extra_env})
-        return time.perf_counter() - start
-
-    def migrate(self, database_url: str) -> None:
-        env = {**self.env, "DATABASE_URL": database_url}
-        upgrade = [self.env["UV"], "run", "--frozen", "alembic", "upgrade", "head"]
-        run(upgrade, cwd=self.root, env=env)
-
-    def alembic_round_trip(self, database_url: str) -> None:
-        env = {**self.env, "DATABASE_URL": database_url}
-        for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
-            run([self.env["UV"], "run", "--frozen", "alembic", *step], cwd=self.root, env=env)
+Project = InstalledProject
 
 
 DEEP_PARAMS = [
@@ -65,9 +44,10 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     start = time.perf_counter()
     root = generate(answers, tmp_path_factory.mktemp("deep"), lock_with=env)
     generated = time.perf_counter() - start
-    installed = Project(root, answers, env).make("install")
+    installed = Project(root, env, answers).timed_make("install")
+    record_install(answers)
     note = f"generate+lock {generated:.1f} s, install {installed:.1f} s"
-    return Project(root, answers, env, note)
+    return Project(root, env, answers, note)
 
 
 def test_lint(project: Project, figure: Figure) -> None:
@@ -80,7 +60,7 @@ def test_typecheck(project: Project) -> None:
 
 
 def test_tests_on_sqlite(project: Project, figure: Figure) -> None:
-    elapsed = project.make("test")
+    elapsed = project.timed_make("test")
     figure(f"generated `make test` on SQLite: {elapsed:.1f} s")
 
 
@@ -98,10 +78,10 @@ def test_tests_on_postgres_and_redis(project: Project, figure: Figure) -> None:
     # The README's recipe: the developer's own migrated database, holding rows, is exported as
     # DATABASE_URL and named by TEST_DATABASE_URL; the suite must neither change nor read it.
     with scratch_database("tpl_test") as url, scratch_database("tpl_replica") as replica:
-        project.migrate(url)
+        project.alembic("upgrade", "head", database_url=url)
         rows = "SELECT 'dev-' || g, 1 FROM generate_series(1, 201) AS g"
         execute(url, f"INSERT INTO items (name, price_cents) {rows}")
-        elapsed = project.make(
+        elapsed = project.timed_make(
             "test",
             DATABASE_URL=url,
             TEST_DATABASE_URL=url,
@@ -117,14 +97,19 @@ def test_tests_on_postgres_and_redis(project: Project, figure: Figure) -> None:
     figure(f"generated `make test` on {real}: {elapsed:.1f} s")
 
 
+def alembic_round_trip(project: Project, database_url: str) -> None:
+    for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
+        project.alembic(*step, database_url=database_url)
+
+
 def test_migrations_on_sqlite(project: Project, tmp_path: Path) -> None:
-    project.alembic_round_trip(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+    alembic_round_trip(project, f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
 
 
 def test_migrations_on_postgres(project: Project) -> None:
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     with scratch_database("tpl_migrate") as url:
-        project.alembic_round_trip(url)
+        alembic_round_trip(project, url)
 
 
 def test_serves_v1_v2_and_probes_as_a_real_process(
@@ -136,7 +121,7 @@ def test_serves_v1_v2_and_probes_as_a_real_process(
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
         "REDIS_URL": "redis://127.0.0.1:1/0",  # a cache outage must not matter
     }
-    with serve(project.root, env, tmp_path) as server:
+    with project.serve(env, tmp_path) as server:
         figure(f"ready after {server.ready_after:.2f} s")
         with httpx.Client(base_url=server.url, timeout=5) as client:
             created = client.post("/api/v1/items", json={"name": "cup", "price": "2.50"})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE
+from tests.support.env import TEMPLATE
 
 BAD_ANSWERS = [
     ({"project_slug": "Orders"}, "project_slug", "DNS label"),
@@ -142,3 +143,37 @@ def test_make_new_generates(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "billing-api/src/billing_api/app.py").is_file()
+
+
+def test_replayed_answer_outside_the_choices_is_rejected(tmp_path: Path) -> None:
+    """A replay file skips cookiecutter's own choice check: the hook's, from cookiecutter.json."""
+    assert generate(tmp_path / "first", {}).returncode == 0
+    state = json.loads((tmp_path / "first/orders-service/.cruft.json").read_text())
+    replay = tmp_path / "replay.json"
+    replay.write_text(
+        json.dumps({"cookiecutter": {**state["context"]["cookiecutter"], "messaging": "kinesis"}})
+    )
+    out = tmp_path / "second"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--replay-file",
+            str(replay),
+            "-o",
+            str(out),
+            str(TEMPLATE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={"TEMPLATE_SKIP_LOCK": "1", "PATH": "/usr/bin:/bin"},
+    )
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert proc.returncode != 0
+    assert errors == [
+        "error: messaging='kinesis' is invalid: must be one of rabbitmq, kafka, nats, none"
+    ], proc.stderr
+    assert not out.exists() or list(out.iterdir()) == []

@@ -3,22 +3,20 @@
 For the default combination and kafka/no-cache/gitlab: hadolint on the Dockerfile, then one
 real build from stand-in base images (``support/base_image.py``) and real runs of the image on
 a read-only root with a tmpfs ``/tmp``: migrations, uid, probes, metrics, contents, size, time
-to ready and SIGTERM. The compose file is checked against the compose-spec schema for every
-messaging x cache pair. Figures are printed (``pytest -s``) and recorded with ``figure``.
+to ready and SIGTERM (the compose file is ``test_compose.py``'s). Figures are printed
+(``pytest -s``) and recorded with ``figure``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import fnmatch
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import tomllib
@@ -31,20 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import (
-    CACHE,
-    TEMPLATE,
-    Figure,
-    Render,
-    find_python,
-    generate,
-    require,
-    run,
-)
 from tests.support.base_image import BUILDAH, ensure_base_image, ensure_uv_image, image_size
-from tests.support.timing import Budget
+from tests.support.env import CACHE, TEMPLATE, find_python, free_port, require, run
+from tests.support.project import Render, generate
+from tests.support.timing import Budget, Figure
 
 pytestmark = [pytest.mark.xdist_group("image")]
 
@@ -88,12 +77,6 @@ def containers_of(images: set[str]) -> list[str]:
     """IDs of the buildah working containers made from any of these images."""
     listing = json.loads(run([*BUILDAH, "containers", "--json"], cwd=TEMPLATE).stdout) or []
     return [c["id"] for c in listing if c["imagename"] in images]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, str]:
@@ -213,134 +196,6 @@ def test_dockerfile_follows_python_version(render: Render, tool: Callable[[str],
     assert "UV_PYTHON=python3.12 " in text
     assert "3.13" not in text
     run([str(tool("image") / "hadolint"), "--no-color", "Dockerfile"], cwd=path)
-
-
-# --------------------------------------------------------------------------- compose
-
-
-@pytest.mark.parametrize(
-    ("messaging", "cache"),
-    [(m, c) for m in ("rabbitmq", "kafka", "nats", "none") for c in ("redis", "none")],
-)
-def test_compose_valid(
-    render: Render, tool: Callable[[str], Path], messaging: str, cache: str
-) -> None:
-    path = render(messaging=messaging, cache=cache)
-    compose_file = path / "compose.yaml"
-    run(
-        [
-            str(tool("image") / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(compose_file),
-        ],
-        cwd=path,
-    )
-    compose = yaml.safe_load(compose_file.read_text())
-    services: dict[str, Any] = compose["services"]
-    backing = {"postgres"} | ({"redis"} if cache == "redis" else set())
-    backing |= {"none": set(), "rabbitmq": {"rabbitmq"}, "kafka": {"kafka"}, "nats": {"nats"}}[
-        messaging
-    ]
-    expected = {"app", "migrate", "otel-collector", "prometheus", "grafana"} | backing
-    expected |= {"worker"} if messaging != "none" else set()
-    assert set(services) == expected
-    for name, service in services.items():
-        assert "healthcheck" in service, f"{name} has no health check"
-        assert service.get("image"), name
-    app = services["app"]
-    assert app["read_only"] is True
-    assert app["user"] == "10001:10001"
-    assert app["tmpfs"] == ["/tmp"]  # noqa: S108 - the one writable path, by design
-    assert app["build"]["context"] == "."
-    conditions = {dep: spec["condition"] for dep, spec in app["depends_on"].items()}
-    assert conditions == {
-        **dict.fromkeys(backing, "service_healthy"),
-        "migrate": "service_completed_successfully",
-        "otel-collector": "service_started",  # distroless: no probe from inside
-    }
-    assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
-    if messaging != "none":
-        worker = services["worker"]
-        assert worker["image"] == app["image"]
-        assert worker["read_only"] is True
-        assert worker["command"] == ["python", "-m", f"{path.name.replace('-', '_')}.worker"]
-        assert {dep: spec["condition"] for dep, spec in worker["depends_on"].items()} == {
-            **dict.fromkeys(backing - {"redis"}, "service_healthy"),
-            "migrate": "service_completed_successfully",
-        }
-    assert services["migrate"]["image"] == app["image"]
-    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
-    env = app["environment"]
-    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
-    assert ("REDIS_URL" in env) == (cache == "redis")
-    assert ("BROKER_URL" in env) == (messaging != "none")
-    # The app's exporter speaks OTLP/HTTP: the collector's HTTP receiver, not gRPC's 4317.
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
-
-
-def test_compose_configs(render: Render) -> None:
-    """Every bind-mounted config is generated and valid; Prometheus and Grafana are wired."""
-    require(shutil.which("promtool"), "promtool is not installed (Debian package prometheus)")
-    path = render()
-    services: dict[str, Any] = yaml.safe_load((path / "compose.yaml").read_text())["services"]
-    # Container path -> generated file, for every file a service gets bind-mounted.
-    files: dict[str, Path] = {}
-    for service in services.values():
-        for volume in service.get("volumes", []):
-            source, target = volume.split(":")[:2]
-            if not source.startswith("./"):
-                continue
-            host = path / source
-            assert host.exists(), f"{source} is mounted but not generated"
-            if host.is_file():
-                files[target] = host
-            for file in sorted(host.rglob("*")) if host.is_dir() else []:
-                if file.is_file():
-                    files[f"{target}/{file.relative_to(host)}"] = file
-    for file in files.values():
-        text = file.read_text()
-        assert json.loads(text) if file.suffix == ".json" else yaml.safe_load(text), file
-    # Prometheus: the config is valid, scrapes the app, and every rule file it loads is valid.
-    prometheus = files["/etc/prometheus/prometheus.yml"]
-    run(["promtool", "check", "config", "--syntax-only", str(prometheus)], cwd=path)
-    config = yaml.safe_load(prometheus.read_text())
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for static in job["static_configs"]
-        for target in static["targets"]
-    }
-    assert {"app:8000", "otel-collector:8889"} <= targets
-    rule_files = sorted(
-        {
-            file
-            for pattern in config["rule_files"]
-            for target, file in files.items()
-            if fnmatch.fnmatch(target, pattern)
-        }
-    )
-    assert [f.name for f in rule_files] == ["rules.yaml"], "the generated SLO rules, only"
-    run(["promtool", "check", "rules", *map(str, rule_files)], cwd=path)
-    # Grafana: every provisioned dashboard queries a provisioned data source.
-    uids = {
-        source["uid"]
-        for target, file in files.items()
-        if target.startswith("/etc/grafana/provisioning/datasources/")
-        for source in yaml.safe_load(file.read_text())["datasources"]
-    }
-    dashboards = [f for t, f in files.items() if t.startswith("/var/lib/grafana/dashboards/")]
-    assert [f.name for f in dashboards] == ["dashboard.json"], "the generated SLO dashboard"
-    for file in dashboards:
-        for panel in json.loads(file.read_text())["panels"]:
-            if "datasource" in panel:
-                assert panel["datasource"]["uid"] in uids, (file.name, panel.get("title"))
-    # The collector takes OTLP/HTTP on 4318; its pipelines only use components it configures.
-    collector = yaml.safe_load(files["/etc/otelcol/config.yaml"].read_text())
-    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
-    for name, pipeline in collector["service"]["pipelines"].items():
-        for kind in ("receivers", "processors", "exporters"):
-            assert set(pipeline[kind]) <= set(collector[kind]), (name, kind)
 
 
 # --------------------------------------------------------------------------- the image

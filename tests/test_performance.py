@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Figure, generate, installed, require, run
 from tests.services import postgres_available, redis_available, redis_url, scratch_database
-from tests.support.timing import Budget, best_of
+from tests.support.env import require, run
+from tests.support.project import Installed, generate
+from tests.support.timing import Budget, Figure, best_of
 
 pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 
@@ -38,9 +40,9 @@ VARIANTS = ("O-untraced", "O-unlogged")  # O less one instrument each (`--breakd
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The default combination, locked and installed."""
-    return installed({}, tmp_path_factory.mktemp("perf"))
+def project(installed_project: Callable[[Mapping[str, object]], Installed]) -> Installed:
+    """The default combination, locked and installed. (shared by the run: only served here)."""
+    return installed_project({})
 
 
 def test_render_is_quick(reference: float, tmp_path: Path, figure: Figure) -> None:

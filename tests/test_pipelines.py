@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, Figure, generate, project_env, require, run
 from tests.options import DEEP, DEFAULTS, combo_id
+from tests.support.env import TEMPLATE, project_env, require
 from tests.support.pipeline import (
     JobRun,
     Locals,
@@ -34,6 +34,8 @@ from tests.support.pipeline_expr import PipelineError
 from tests.support.pipeline_gitlab import artifact_paths, needs
 from tests.support.pipeline_load import Job, Service, github_jobs, gitlab_jobs
 from tests.support.pipeline_local import commit_repository, machine_locals
+from tests.support.project import generate, make_install
+from tests.support.timing import Figure
 
 SLUG = TEMPLATE / "{{cookiecutter.project_slug}}"
 WORKFLOWS = ("ci.yml", "security.yml", "release.yml", "deploy.yml")
@@ -134,7 +136,7 @@ def make_generated(answers: dict[str, str], out: Path, helm_python: Path) -> Gen
     require(helm_python.exists(), "the chart tool virtualenv (helm stand-in) could not be built")
     env = project_env({**DEFAULTS, **answers}["python_version"])
     root = generate(answers, out, lock_with=env)
-    run(["make", "install"], cwd=root, env=env, timeout=600)
+    make_install(root, env, answers)
     context = json.loads((root / ".cruft.json").read_text())["context"]["cookiecutter"]
     version = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
     sha = commit_repository(root, f"v{version}")

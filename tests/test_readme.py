@@ -13,18 +13,19 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Render, generate, installed, require, run
 from tests.options import CHOICES
 from tests.services import BROKER_URLS, broker_available
+from tests.support.env import free_port, require, run
+from tests.support.project import Installed, Render, generate
 
 FENCE = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
@@ -124,12 +125,6 @@ def test_post_generation_message_says_what_the_targets_do(
     check_claims(targets, lines)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def descendants(pid: int) -> list[int]:
     """Every process below `pid` (from /proc: make -> uv -> python)."""
     parents: dict[int, list[int]] = {}
@@ -158,9 +153,10 @@ def runs_module(pid: int, module: str) -> bool:
 
 def test_readme_worker_command_runs_and_stops_on_sigterm(
     tmp_path_factory: pytest.TempPathFactory,
+    installed_project: Callable[[Mapping[str, object]], Installed],
 ) -> None:
     require(broker_available("rabbitmq"), "RabbitMQ is not reachable on 127.0.0.1:5672")
-    project, env = installed({}, tmp_path_factory.mktemp("readme-worker"))
+    project, env = installed_project({})
     code = shell_code((project / "README.md").read_text())
     (command,) = {line.strip() for line in code if re.search(r"\bmake\s+worker\b", line)}
     port = free_port()

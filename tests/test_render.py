@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, Render, run
 from tests.options import CHOICES, DEFAULTS, PAIRS, SINGLE, combo_id
+from tests.support.env import TEMPLATE, run
+from tests.support.project import Render
 
 RENDERS = [{}, *SINGLE, *PAIRS]
 # Files copied verbatim on purpose (Go templates, GitHub expressions): see cookiecutter.json.
@@ -196,3 +197,23 @@ def test_cookiecutter_dot_records_where_cruft_finds_the_template(tmp_path: Path)
     assert "skip" not in state, "the skip list lives in pyproject.toml, where cruft create keeps it"
     pyproject = tomllib.loads((tmp_path / "orders-service/pyproject.toml").read_text())
     assert {"uv.lock", ".cruft.json"} <= set(pyproject["tool"]["cruft"]["skip"])
+
+
+def test_renders_ignore_the_callers_cookiecutter_config(
+    render: Render, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer's ~/.cookiecutterrc (here COOKIECUTTER_CONFIG) changes no test's answers,
+    and no render writes into the developer's replay folder."""
+    replay = tmp_path / "callers-replay"
+    config = tmp_path / "cookiecutterrc.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"default_context": {"messaging": "kafka", "author": "Someone Else"},
+             "replay_dir": str(replay)}
+        )
+    )  # fmt: skip
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+    project = render()
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert (answers["messaging"], answers["author"]) == (DEFAULTS["messaging"], "Platform Team")
+    assert not replay.exists() or not any(replay.iterdir())

@@ -19,16 +19,18 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Figure, installed, require
 from tests.services import PG_HOST, PG_PORT, postgres_available, scratch_database
 from tests.support.dast import run_dast
-from tests.support.server import Server, free_port, serve
+from tests.support.env import free_port, require
+from tests.support.project import Installed
+from tests.support.server import Server, serve
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("resilience")
 
@@ -45,9 +47,9 @@ ALLOWED_ORIGIN = "https://app.example.com"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The default combination, locked and installed."""
-    return installed({}, tmp_path_factory.mktemp("resilience"))
+def project(installed_project: Callable[[Mapping[str, object]], Installed]) -> Installed:
+    """The default combination, locked and installed. (shared by the run: only served here)."""
+    return installed_project({})
 
 
 def base_env(project: tuple[Path, dict[str, str]], tmp_path: Path) -> dict[str, str]:

@@ -13,15 +13,15 @@ import re
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from packaging.markers import Marker
 
-from tests.conftest import Figure, installed, require, run
 from tests.support.dast import run_dast
-from tests.support.server import serve
+from tests.support.env import require, run
+from tests.support.project import InstalledProject, installed
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("cicd")
 
@@ -32,23 +32,7 @@ V1_SCHEMAS = "src/orders_service/items/schemas.py"
 TARGET = {"python_version": "3.13", "python_full_version": "3.13.0", "sys_platform": "linux"}
 
 
-@dataclass(frozen=True)
-class Project:
-    root: Path
-    env: dict[str, str]
-
-    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        if check:
-            return run(["make", *args], cwd=self.root, env=self.env, timeout=600)
-        return subprocess.run(
-            ["make", *args],
-            cwd=self.root,
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
+Project = InstalledProject
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +138,7 @@ def server(project: Project, tmp_path: Path) -> Iterator[str]:
         "BROKER_URL": "amqp://guest:guest@127.0.0.1:1/",
         "LOG_LEVEL": "WARNING",
     }
-    with serve(project.root, env, tmp_path) as running:
+    with project.serve(env, tmp_path) as running:
         yield running.url
     assert "Traceback" not in running.log_text(), running.log_text()[-3000:]
 

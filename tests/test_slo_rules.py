@@ -27,8 +27,10 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import Figure, Render, generate, project_env, require, run
+from tests.support.env import project_env, require, run
+from tests.support.project import Render, generate
 from tests.support.server import serve
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("slo")
 LIVE = {"messaging": "none", "cache": "none"}  # no broker or cache: only the app's own series

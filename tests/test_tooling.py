@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, find_python, generate, project_env, require, run
+from tests.support.env import TEMPLATE, find_python, project_env, require, run
+from tests.support.project import generate, record_install
 
 
 def bare_path(python: str) -> str:
@@ -47,6 +48,7 @@ def test_make_install_bootstraps_uv_with_only_python_and_make(tmp_path: Path) ->
         check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    record_install({})
     assert (root / ".tools/bin/uv").is_file()
     assert (root / "uv.lock").is_file()
     assert (root / ".venv/bin/python").is_file()

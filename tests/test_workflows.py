@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Figure, generate, require, run
+from tests.support.env import require, run
+from tests.support.project import generate
+from tests.support.timing import Figure
 
 pytestmark = pytest.mark.xdist_group("cicd")
 

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import find_python, require, run
 from tests.services import PG_PORT, scratch_database
+from tests.support.env import find_python, require, run
 from tests.support.pipeline import JobRun, Locals, LocalService, Substitute
 from tests.support.pipeline_load import Service, Step
 from tests.support.server import Server, serve

@@ -79,3 +79,7 @@ class Budget:
 
     def holds(self, measured: float, reference: float) -> bool:
         return measured / reference <= self.ratio
+
+
+# The `figure` fixture: record a measured figure; the run prints them all at the end.
+Figure = Callable[[str], None]
