@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
 from datetime import date
@@ -31,7 +32,9 @@ def template_choices(template_dir: str) -> dict[str, list[str]]:
     its own check) gives the template's folder; cruft gives none, after checking every answer
     against these same lists itself.
     """
-    questions = Path(template_dir, "cookiecutter.json")
+    # A local template is recorded as typed (`cookiecutter .`): relative to the caller's folder,
+    # which the shell's PWD still names (the hook itself runs in the new project).
+    questions = Path(os.environ.get("PWD", "."), template_dir, "cookiecutter.json")
     if not template_dir or not questions.is_file():
         return {}
     raw: dict[str, object] = json.loads(questions.read_text(encoding="utf-8"))

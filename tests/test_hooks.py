@@ -145,8 +145,10 @@ def test_make_new_generates(tmp_path: Path) -> None:
     assert (tmp_path / "billing-api/src/billing_api/app.py").is_file()
 
 
-def test_replayed_answer_outside_the_choices_is_rejected(tmp_path: Path) -> None:
-    """A replay file skips cookiecutter's own choice check: the hook's, from cookiecutter.json."""
+@pytest.mark.parametrize("template", [str(TEMPLATE), "."], ids=["absolute", "relative"])
+def test_replayed_answer_outside_the_choices_is_rejected(tmp_path: Path, template: str) -> None:
+    """A replay file skips cookiecutter's own choice check: the hook's, from cookiecutter.json
+    (found also when the template was given relative to the caller's folder)."""
     assert generate(tmp_path / "first", {}).returncode == 0
     state = json.loads((tmp_path / "first/orders-service/.cruft.json").read_text())
     replay = tmp_path / "replay.json"
@@ -163,13 +165,14 @@ def test_replayed_answer_outside_the_choices_is_rejected(tmp_path: Path) -> None
             str(replay),
             "-o",
             str(out),
-            str(TEMPLATE),
+            template,
         ],
+        cwd=TEMPLATE,
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
-        env={"TEMPLATE_SKIP_LOCK": "1", "PATH": "/usr/bin:/bin"},
+        env={"TEMPLATE_SKIP_LOCK": "1", "PATH": "/usr/bin:/bin", "PWD": str(TEMPLATE)},
     )
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert proc.returncode != 0
