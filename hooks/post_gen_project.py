@@ -60,6 +60,7 @@ UNLESS_NONE: dict[str, list[str]] = {
         "tests/test_events.py",
         "tests/test_outbox.py",
         "tests/test_outbox_metrics.py",
+        "tests/test_outbox_indexes.py",
         "tests/test_worker.py",
         "tests/broker.py",
         "tests/brokers",
