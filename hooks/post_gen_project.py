@@ -28,8 +28,13 @@ ONLY_FOR: dict[str, dict[str, list[str]]] = {
             f"src/{PACKAGE}/infrastructure/redis_cache.py",
             "tests/test_redis_cache.py",
             "tests/caches/redis.py",
+            "bench/redis_cache.py",
         ],
-        "none": [f"src/{PACKAGE}/infrastructure/none_cache.py", "tests/caches/none.py"],
+        "none": [
+            f"src/{PACKAGE}/infrastructure/none_cache.py",
+            "tests/caches/none.py",
+            "bench/none_cache.py",
+        ],
     },
     "ci": {
         "github": [".github", "release-please-config.json", ".release-please-manifest.json"],
