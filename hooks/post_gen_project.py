@@ -18,14 +18,23 @@ PACKAGE = str(ANSWERS["package_name"])
 # A path listed for several values of one option is kept when any of them is chosen.
 ONLY_FOR: dict[str, dict[str, list[str]]] = {
     "messaging": {
-        "rabbitmq": [],
-        "kafka": [],
-        "nats": [],
+        "rabbitmq": [f"src/{PACKAGE}/events/brokers/rabbitmq.py", "tests/brokers/rabbitmq.py"],
+        "kafka": [f"src/{PACKAGE}/events/brokers/kafka.py", "tests/brokers/kafka.py"],
+        "nats": [f"src/{PACKAGE}/events/brokers/nats.py", "tests/brokers/nats.py"],
         "none": [],
     },
     "cache": {
-        "redis": [f"src/{PACKAGE}/infrastructure/redis_cache.py", "tests/test_redis_cache.py"],
-        "none": [],
+        "redis": [
+            f"src/{PACKAGE}/infrastructure/redis_cache.py",
+            "tests/test_redis_cache.py",
+            "tests/caches/redis.py",
+            "bench/redis_cache.py",
+        ],
+        "none": [
+            f"src/{PACKAGE}/infrastructure/none_cache.py",
+            "tests/caches/none.py",
+            "bench/none_cache.py",
+        ],
     },
     "ci": {
         "github": [".github", "release-please-config.json", ".release-please-manifest.json"],
@@ -56,7 +65,10 @@ UNLESS_NONE: dict[str, list[str]] = {
         "tests/test_events.py",
         "tests/test_outbox.py",
         "tests/test_outbox_metrics.py",
+        "tests/test_outbox_indexes.py",
         "tests/test_worker.py",
+        "tests/broker.py",
+        "tests/brokers",
         f"deploy/helm/{SLUG}/templates/worker-podmonitor.yaml",
         "deploy/observability/tests/outbox.yaml",
         "docs/runbooks/outbox-dead-events.md",
@@ -91,8 +103,8 @@ def prune(root: Path, answers: dict[str, object]) -> None:
         target = root / rel
         if target.is_dir():
             shutil.rmtree(target)
-        else:
-            target.unlink()
+        else:  # gone already when a removed directory held it (events/ for messaging=none)
+            target.unlink(missing_ok=True)
 
 
 # cookiecutter's built-in abbreviations; cruft needs the URL they stand for.

@@ -125,7 +125,9 @@ def read_app(project: Path) -> App:
     assert hist, "observability/metrics.py must define the request duration histogram"
     buckets = re.search(r"LATENCY_BUCKETS\s*=\s*\(([^)]*)\)", metrics)
     assert buckets, "observability/metrics.py must define LATENCY_BUCKETS"
-    settings = (package / "settings.py").read_text()
+    # The root Settings composes each feature's settings, kept next to its adapter.
+    sources = (path.read_text() for path in sorted(package.rglob("*.py")))
+    settings = "\n".join(text for text in sources if "BaseSettings" in text)
     fields = set(re.findall(r"^    ([a-z][a-z0-9_]*): ", settings, re.M)) - {"model_config"}
     return App(
         port=int(expose[0]),

@@ -14,12 +14,11 @@ from typing import Literal
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
-{%- if cookiecutter.cache == "redis" %}
-from redis.asyncio import Redis
-{%- endif %}
 from sqlalchemy import DateTime
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bench import {{ cookiecutter.cache }}_cache as cache
 
 
 class Base(DeclarativeBase):
@@ -65,18 +64,13 @@ engine = create_async_engine(
     **({} if DATABASE_URL.startswith("sqlite") else {"pool_size": 5, "max_overflow": 5}),
 )
 sessions = async_sessionmaker(engine, expire_on_commit=False)
-{%- if cookiecutter.cache == "redis" %}
-cache = Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
-{%- endif %}
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Close the pool{% if cookiecutter.cache == "redis" %} and the cache client{% endif %} at shutdown."""
+    """Close the pool and the cache client, if any, at shutdown."""
     yield
-{%- if cookiecutter.cache == "redis" %}
-    await cache.aclose()
-{%- endif %}
+    await cache.close()
     await engine.dispose()
 
 
@@ -91,20 +85,14 @@ async def livez() -> Health:
 
 @app.get("/api/v2/items/{item_id}")
 async def get_item(item_id: int) -> ItemOut:
-    """{% if cookiecutter.cache == "redis" %}Cache-aside read, as the service does it{% else %}Primary-key read{% endif %}."""
-{%- if cookiecutter.cache == "redis" %}
+    """Cache-aside read, as the service does it (with cache=none: a primary-key read)."""
     key = f"bench-p:items:{item_id}"
     if (cached := await cache.get(key)) is not None:
         return ItemOut.model_validate_json(cached)
-{%- endif %}
     async with sessions() as session:
         item = await session.get(Item, item_id)
     if item is None:
         raise HTTPException(404)
-{%- if cookiecutter.cache == "redis" %}
     out = ItemOut.model_validate(item)
-    await cache.set(key, out.model_dump_json(), ex=300)
+    await cache.put(key, out.model_dump_json())
     return out
-{%- else %}
-    return ItemOut.model_validate(item)
-{%- endif %}

@@ -21,18 +21,13 @@ from alembic.config import Config
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-{%- if cookiecutter.cache == "redis" %}
-from redis import Redis
-{%- endif %}
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }}.app import create_app
-{%- if cookiecutter.cache == "redis" %}
-from {{ cookiecutter.package_name }}.infrastructure.redis_cache import namespace
-{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.cache import cache_overrides, forget_cached_entries  # noqa: F401 - autouse fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable `Settings` would read (pydantic-settings matches names case-insensitively).
@@ -168,31 +163,10 @@ def settings(database_url: str) -> Settings:
         environment="test",
         database_url=database_url,
         alembic_config=ROOT / "alembic.ini",  # tests run in tmp_path, away from any `.env`
-{%- if cookiecutter.cache == "redis" %}
-        redis_url=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:1/0"),
-{%- endif %}
+        **cache_overrides(),  # type: ignore[arg-type]  # fields of the generated cache option
     )
 
 
-{% if cookiecutter.cache == "redis" -%}
-@pytest.fixture(autouse=True)
-def _forget_cached_entries(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Ids restart with each migrated database, so a test's cache entries must not outlive it.
-
-    Only the keys of the test's own database go: the rest of TEST_REDIS_URL is not ours.
-    """
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url or "settings" not in request.fixturenames:
-        yield
-        return
-    settings: Settings = request.getfixturevalue("settings")
-    yield
-    with Redis.from_url(url) as client:
-        for key in client.scan_iter(match=f"{namespace(settings)}*"):
-            client.delete(key)
-
-
-{% endif -%}
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
     """A fresh app per test."""

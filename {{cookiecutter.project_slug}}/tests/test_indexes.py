@@ -14,37 +14,29 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-{% if cookiecutter.messaging != "none" -%}
-from {{ cookiecutter.package_name }}.db.base import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
-from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
-{% else -%}
-from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
-{% endif -%}
 from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.settings import Settings
 
-pytestmark = pytest.mark.skipif(
+ON_POSTGRESQL = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="EXPLAIN plans are checked on PostgreSQL (set TEST_DATABASE_URL)",
 )
+pytestmark = ON_POSTGRESQL
 ROWS = 20_000
+FILL_ITEMS = (
+    "INSERT INTO items (name, price_cents) SELECT 'item-' || g, g FROM generate_series(1, :n) AS g"
+)
 
 Query = Callable[[AsyncSession], Awaitable[object]]
 QUERIES: dict[str, tuple[Query, str]] = {
     "v1 offset page": (lambda s: ItemRepository(s).list_offset(100, 21), "pk_items"),
     "v2 cursor page": (lambda s: ItemRepository(s).list_after(5_000, 21), "pk_items"),
-{%- if cookiecutter.messaging != "none" %}
-    "outbox relay batch": (
-        lambda s: OutboxRepository(s).claim_pending(utcnow(), 100),
-        "ix_outbox_events_status_id",
-    ),
-{%- endif %}
 }
 
 
-@pytest.mark.parametrize("name", QUERIES)
-async def test_list_queries_use_an_index(settings: Settings, name: str) -> None:
+async def plan_of(settings: Settings, query: Query, fill: dict[str, str]) -> str:
+    """EXPLAIN of the statement `query` sends, once each table has ROWS rows and is analysed."""
     engine = create_engine(settings)
     sent: list[tuple[str, Any]] = []
 
@@ -52,27 +44,10 @@ async def test_list_queries_use_an_index(settings: Settings, name: str) -> None:
         sent.append((statement, params))
 
     async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "INSERT INTO items (name, price_cents) "
-                "SELECT 'item-' || g, g FROM generate_series(1, :n) AS g"
-            ),
-            {"n": ROWS},
-        )
-{%- if cookiecutter.messaging != "none" %}
-        await connection.execute(
-            text(
-                "INSERT INTO outbox_events (event_id, event_type, payload, status, attempts, "
-                "available_at, created_at) SELECT 'e-' || g, 'item.created', '{}', "
-                "CASE WHEN g % 1000 = 0 THEN 'pending' ELSE 'sent' END, 0, now(), now() "
-                "FROM generate_series(1, :n) AS g"
-            ),
-            {"n": ROWS},
-        )
-        await connection.execute(text("ANALYZE outbox_events"))
-{%- endif %}
-        await connection.execute(text("ANALYZE items"))
-    query, index = QUERIES[name]
+        for sql in fill.values():
+            await connection.execute(text(sql), {"n": ROWS})
+        for table in fill:
+            await connection.execute(text(f"ANALYZE {table}"))
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     async with create_sessionmaker(engine)() as session:
         await query(session)
@@ -83,5 +58,15 @@ async def test_list_queries_use_an_index(settings: Settings, name: str) -> None:
             row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {statement}", params)
         )
     await engine.dispose()
+    return plan
+
+
+def assert_index_scan(plan: str, index: str) -> None:
     assert f"Index Scan using {index}" in plan or f"Index Only Scan using {index}" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("name", QUERIES)
+async def test_list_queries_use_an_index(settings: Settings, name: str) -> None:
+    query, index = QUERIES[name]
+    assert_index_scan(await plan_of(settings, query, {"items": FILL_ITEMS}), index)

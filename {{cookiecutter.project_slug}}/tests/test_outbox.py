@@ -26,12 +26,9 @@ from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolic
 from {{ cookiecutter.package_name }}.events.schemas import Event, ItemCreated
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Heartbeat, Worker, serve_health
+from tests.broker import MARKS, UNREACHABLE
 
-{% if cookiecutter.messaging == "kafka" -%}
-# FastStream leaves the AIOKafkaProducer of a failed start (broker unreachable) unclosed; its
-# ResourceWarning surfaces in whichever test of this module runs the garbage collector next.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-{% endif -%}
+pytestmark = MARKS
 NO_JITTER = RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=8.0, jitter=lambda: 1.0)
 
 
@@ -266,7 +263,7 @@ async def test_health_endpoint_follows_the_heartbeat() -> None:
 
 async def test_worker_retries_an_unreachable_broker_until_stopped(settings: Settings) -> None:
     unreachable = settings.model_copy(
-        update={"worker_health_port": 0, "broker_url": SecretStr("{{ 'amqp://guest:guest@127.0.0.1:1/' if cookiecutter.messaging == 'rabbitmq' else ('nats://127.0.0.1:1' if cookiecutter.messaging == 'nats' else '127.0.0.1:1') }}")}
+        update={"worker_health_port": 0, "broker_url": SecretStr(UNREACHABLE)}
     )
     worker = Worker.from_settings(unreachable)
     stop = asyncio.Event()

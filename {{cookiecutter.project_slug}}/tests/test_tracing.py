@@ -2,30 +2,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-{%- if cookiecutter.messaging != "none" %}
-from typing import Annotated, Any
-{%- endif %}
 
 import pytest
 import structlog
 from asgi_lifespan import LifespanManager
-{%- if cookiecutter.messaging == "rabbitmq" %}
-from faststream import Context
-from faststream.message import StreamMessage
-from faststream.rabbit import TestRabbitBroker as TestBroker
-{%- elif cookiecutter.messaging == "kafka" %}
-from faststream import Context
-from faststream.kafka import TestKafkaBroker as TestBroker
-from faststream.message import StreamMessage
-{%- elif cookiecutter.messaging == "nats" %}
-from faststream import Context
-from faststream.message import StreamMessage
-from faststream.nats import TestNatsBroker as TestBroker
-{%- endif %}
 from httpx import ASGITransport, AsyncClient
-{%- if cookiecutter.messaging != "none" %}
-from opentelemetry import trace
-{%- endif %}
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,10 +15,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
-{%- if cookiecutter.messaging != "none" %}
-from {{ cookiecutter.package_name }}.events.broker import EventBus, Topology, create_broker
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
-{%- endif %}
 from {{ cookiecutter.package_name }}.observability.logging import REDACTED, configure_logging
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
 from {{ cookiecutter.package_name }}.observability.tracing import (
@@ -195,28 +172,3 @@ def test_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     assert line["headers"] == {"Authorization": REDACTED, "Cookie": REDACTED, "Accept": "json"}
     assert line["attempts"] == [{"api_key": REDACTED}]
     assert "hunter2" not in json.dumps(line)
-{%- if cookiecutter.messaging != "none" %}
-
-
-async def test_trace_context_travels_with_events() -> None:
-    """The publisher's trace goes out in the message headers and continues in the consumer."""
-    bus = EventBus(create_broker(Settings(_env_file=None)), Topology("t"))
-    seen: list[tuple[str, int]] = []
-
-    @bus.subscriber(ItemCreated.event_type, group="g")
-    async def handle(
-        _event: ItemCreated, message: Annotated[StreamMessage[Any], Context()]
-    ) -> None:
-        current = trace.get_current_span().get_span_context().trace_id
-        seen.append((str(message.headers.get("traceparent", "")), current))
-
-    tracer = TracerProvider().get_tracer("test")
-    async with TestBroker(bus.broker):
-        await bus.prepare()
-        with tracer.start_as_current_span("request") as span:
-            await bus.publish(ItemCreated(item_id=1, name="a", price_cents=5))
-    trace_id = span.get_span_context().trace_id
-    ((traceparent, current),) = seen
-    assert traceparent.split("-")[1] == format(trace_id, "032x")
-    assert current == trace_id
-{%- endif %}

@@ -16,13 +16,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import pytest
 from asgi_lifespan import LifespanManager
-{% if cookiecutter.messaging == "rabbitmq" -%}
-from faststream.rabbit import TestRabbitBroker as TestBroker
-{% elif cookiecutter.messaging == "kafka" -%}
-from faststream.kafka import TestKafkaBroker as TestBroker
-{% elif cookiecutter.messaging == "nats" -%}
-from faststream.nats import TestNatsBroker as TestBroker
-{% endif -%}
 from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -40,27 +33,12 @@ from {{ cookiecutter.package_name }}.events.models import (
 from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Worker
+from tests.broker import MARKS, REAL_BROKER_DEDUPES, UNREACHABLE, TestBroker, delete_names
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL")
-{%- if cookiecutter.messaging == "rabbitmq" %}
-UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"
-{%- elif cookiecutter.messaging == "kafka" %}
-UNREACHABLE = "127.0.0.1:1"
-{%- elif cookiecutter.messaging == "nats" %}
-UNREACHABLE = "nats://127.0.0.1:1"
-{%- endif %}
-{% if cookiecutter.messaging == "kafka" -%}
-# FastStream leaves the AIOKafkaProducer of a failed start (broker unreachable) unclosed; its
-# ResourceWarning surfaces in whichever test of this module runs the garbage collector next.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-{% endif -%}
+pytestmark = MARKS
 ITEMS = 100
-{%- if cookiecutter.messaging == "nats" %}
-# JetStream drops a re-published Nats-Msg-Id inside its duplicate window, before the consumer.
-BROKER_DEDUPES = bool(BROKER_URL)
-{%- else %}
-BROKER_DEDUPES = False
-{%- endif %}
+BROKER_DEDUPES = REAL_BROKER_DEDUPES and bool(BROKER_URL)
 
 
 @pytest.fixture
@@ -205,20 +183,4 @@ async def delete_broker_names(settings: Settings) -> None:
     if not BROKER_URL:
         return
     topology = Topology(settings.events_prefix)
-{%- if cookiecutter.messaging == "rabbitmq" %}
-    import aio_pika  # noqa: PLC0415 - only with a real broker
-
-    connection = await aio_pika.connect(BROKER_URL)
-    async with connection, connection.channel() as channel:
-        await channel.queue_delete(topology.queue("item.created", "item-stats").name)
-        await channel.queue_delete(topology.dead_letter)
-        await channel.exchange_delete(topology.exchange.name)
-{%- elif cookiecutter.messaging == "nats" %}
-    import nats  # noqa: PLC0415 - only with a real broker
-
-    client = await nats.connect(BROKER_URL)
-    await client.jetstream().delete_stream(topology.stream.name)
-    await client.close()
-{%- else %}
-    _ = topology  # Kafka topics are left to the broker's retention
-{%- endif %}
+    await delete_names(BROKER_URL, topology)

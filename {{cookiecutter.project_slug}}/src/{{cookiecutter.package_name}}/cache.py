@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+# Readiness input of a cache server: False means degraded (reads still work), not unready.
+CacheCheck = Callable[[], Awaitable[bool]]
 
 
 class Cache(Protocol):

@@ -10,6 +10,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+{% if cookiecutter.messaging != "none" -%}
+from {{ cookiecutter.package_name }}.events.settings import EventsSettings
+{% endif -%}
+from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import CacheSettings
+
 SQLITE_DRIVER = "sqlite+aiosqlite"
 # Signs v2 page cursors; known to everyone, so refused with ENVIRONMENT=production.
 DEV_CURSOR_SECRET = "development-only-cursor-secret-do-not-deploy"  # noqa: S105 - public on purpose  # nosec B105
@@ -17,8 +22,11 @@ MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
-class Settings(BaseSettings):
-    """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs."""
+class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, BaseSettings):
+    """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs.
+
+    Each feature's settings live next to its adapter (events/settings.py, infrastructure/).
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -48,31 +56,6 @@ class Settings(BaseSettings):
     # The migrations this build ships (cwd-relative, the variable `alembic` itself reads):
     # /startupz answers 503 until the database schema reaches their head revision.
     alembic_config: Path = Path("alembic.ini")
-{%- if cookiecutter.cache == "redis" %}
-
-    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
-    cache_ttl_seconds: int = Field(default=300, ge=1)
-{%- endif %}
-{%- if cookiecutter.messaging == "rabbitmq" %}
-
-    broker_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
-{%- elif cookiecutter.messaging == "kafka" %}
-
-    broker_url: SecretStr = SecretStr("127.0.0.1:9092")
-{%- elif cookiecutter.messaging == "nats" %}
-
-    broker_url: SecretStr = SecretStr("nats://127.0.0.1:4222")
-{%- endif %}
-{%- if cookiecutter.messaging != "none" %}
-    # Broker names (exchange, topics, queues, stream) all start with this prefix.
-    events_prefix: str = Field(default="{{ cookiecutter.project_slug }}", pattern=r"^[a-z0-9][a-z0-9-]*$")
-    # Outbox relay (the worker): rows per transaction, idle poll and retry policy.
-    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
-    outbox_poll_seconds: float = Field(default=1.0, gt=0)
-    outbox_max_attempts: int = Field(default=8, ge=1)
-    outbox_max_backoff_seconds: float = Field(default=300.0, gt=0)
-    worker_health_port: int = Field(default=8001, ge=0, le=65535)  # 0: any free port
-{%- endif %}
 
     cors_origins: list[str] = Field(default_factory=list)
     # Probes and scrapes arrive every few seconds per pod: no span, and an access line only when

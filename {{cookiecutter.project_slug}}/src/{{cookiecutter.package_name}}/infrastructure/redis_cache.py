@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import make_url
 
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.cache import Cache, CacheCheck
+
+if TYPE_CHECKING:  # the root Settings composes CacheSettings: a runtime import would cycle
+    from {{ cookiecutter.package_name }}.settings import Settings
 
 logger = structlog.get_logger(__name__)
 SOCKET_TIMEOUT = 0.25  # seconds: a slow cache must not be slower than the database it spares
+
+
+class CacheSettings(BaseSettings):
+    """REDIS_URL and CACHE_TTL_SECONDS; read by the root Settings."""
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    cache_ttl_seconds: int = Field(default=300, ge=1)
 
 
 def data_source(database_url: str) -> str:
@@ -85,3 +102,23 @@ class RedisCache:
     async def close(self) -> None:
         """Release connections at shutdown."""
         await self._client.aclose()
+
+
+@asynccontextmanager
+async def open_cache(settings: Settings) -> AsyncIterator[tuple[Cache, CacheCheck | None]]:
+    """The process's cache and its readiness check, closed at shutdown."""
+    cache = RedisCache.from_settings(settings)
+    try:
+        yield cache, cache.ping
+    finally:
+        await cache.close()
+
+
+def instrument_cache_client(provider: TracerProvider) -> None:
+    """Client spans for Redis calls (observability/tracing.py decides whether to trace)."""
+    RedisInstrumentor().instrument(tracer_provider=provider)
+
+
+def uninstrument_cache_client() -> None:
+    """Undo the Redis client patch."""
+    RedisInstrumentor().uninstrument()

@@ -7,7 +7,7 @@ the rest itself: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_S
 (`QUIET_PATHS` in settings).
 
 Request spans are made by `RequestContextMiddleware` (see there why), client spans by the
-contrib instrumentations of SQLAlchemy, httpx{% if cookiecutter.cache == "redis" %} and Redis{% endif %}.
+contrib instrumentations of SQLAlchemy, httpx and the cache client (infrastructure/).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-{%- if cookiecutter.cache == "redis" %}
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-{%- endif %}
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -31,6 +28,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import (
+    instrument_cache_client,
+    uninstrument_cache_client,
+)
 from {{ cookiecutter.package_name }}.lifespan import Resources
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -81,7 +82,7 @@ class Tracing:
         return self.provider.get_tracer("{{ cookiecutter.package_name }}")
 
     def instrument_resources(self, resources: Resources) -> None:
-        """Client spans for database queries and outbound HTTP{% if cookiecutter.cache == "redis" %} and Redis{% endif %} calls."""
+        """Client spans for database queries, outbound HTTP and cache calls."""
         self._engines = [resources.engine]
         # skip_dep_check: the package still declares sqlalchemy<2.1, but the cursor events it
         # hooks are unchanged in 2.1 (tests/test_tracing.py proves the query span).
@@ -91,17 +92,13 @@ class Tracing:
             skip_dep_check=True,
         )
         HTTPXClientInstrumentor().instrument(tracer_provider=self.provider)
-{%- if cookiecutter.cache == "redis" %}
-        RedisInstrumentor().instrument(tracer_provider=self.provider)
-{%- endif %}
+        instrument_cache_client(self.provider)
 
     def shutdown(self) -> None:
         """Undo the library patches and flush the spans still queued for export."""
         SQLAlchemyInstrumentor().uninstrument()
         HTTPXClientInstrumentor().uninstrument()
-{%- if cookiecutter.cache == "redis" %}
-        RedisInstrumentor().uninstrument()
-{%- endif %}
+        uninstrument_cache_client()
         self.provider.shutdown()
 
 

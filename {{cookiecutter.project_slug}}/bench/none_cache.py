@@ -1,0 +1,16 @@
+"""P's cache with cache=none: nothing, every read is a primary-key read."""
+
+from __future__ import annotations
+
+
+async def get(_key: str) -> bytes | None:
+    """Always a miss."""
+    return None
+
+
+async def put(_key: str, _value: str) -> None:
+    """Store nothing."""
+
+
+async def close() -> None:
+    """Nothing to release."""

@@ -1,0 +1,1 @@
+"""Test support per cache option; the project keeps the module of the cache it was made for."""
