@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import TEMPLATE, Figure
+from tests.conftest import Figure
+from tests.support.env import TEMPLATE
 
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 SOURCE = PROJECT / "src"
