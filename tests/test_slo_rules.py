@@ -125,7 +125,7 @@ def test_generated_files_are_current_for_other_answers(render: Render) -> None:
     """The committed outputs are templated: for another name and owner they still match."""
     root = render(project_name="Billing API", github_owner="acme", **LIVE)
     proc = subprocess.run(
-        [sys.executable, "scripts/slo.py", "--check"],
+        [sys.executable, "-m", "scripts.slo", "--check"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -138,7 +138,7 @@ def test_generated_files_are_current_for_other_answers(render: Render) -> None:
     stale = root / "deploy/observability/slo.yaml"
     stale.write_text(stale.read_text().replace("target: 0.999", "target: 0.995"))
     proc = subprocess.run(
-        [sys.executable, "scripts/slo.py", "--check"],
+        [sys.executable, "-m", "scripts.slo", "--check"],
         cwd=root,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The event outbox's alerts for scripts/slo.py: rules, promtool tests and runbooks.
+"""The event outbox's alerts for scripts/slo: rules, promtool tests and runbooks.
 
 The worker exports `outbox_events{status}` and `outbox_oldest_pending_age_seconds` (see
 events/metrics.py). Dead events need a person (they will never be published on their own); a
