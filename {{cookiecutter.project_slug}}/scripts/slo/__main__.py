@@ -20,9 +20,9 @@ def outputs(spec: Spec) -> dict[Path, str]:
     folder = ROOT / "deploy/observability"
     rule_text = to_yaml(rules(spec))
     files = {
-        folder / "rules.yaml": rule_text,
-        # The chart's PrometheusRule ships the same rules (a chart cannot read outside its folder).
-        ROOT / "deploy/helm" / spec.service / "files/slo-rules.yaml": rule_text,
+        # The only copy, in the chart: its PrometheusRule ships it (a chart cannot read outside
+        # its folder); compose's Prometheus and promtool read it there.
+        ROOT / "deploy/helm" / spec.service / "files/rules.yaml": rule_text,
         folder / "dashboard.json": json.dumps(dashboard(spec), indent=2) + "\n",
     }
     for long, tests in rule_tests(spec).items():

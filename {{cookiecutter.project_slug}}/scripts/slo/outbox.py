@@ -128,7 +128,7 @@ class OutboxAlerts:
         # The age grows a minute per minute from 0 at minute 10: above the limit from then on.
         crosses = 10 + limit // 60 + 1
         return {
-            "rule_files": ["../rules.yaml"],
+            "rule_files": [f"../../helm/{service}/files/rules.yaml"],  # from tests/
             "evaluation_interval": "1m",
             "tests": [
                 {

@@ -108,7 +108,7 @@ def rule_tests(spec: Spec) -> dict[str, dict[str, Any]]:
                 }
             )
         files[long] = {
-            "rule_files": ["../rules.yaml"],
+            "rule_files": [f"../../helm/{spec.service}/files/rules.yaml"],  # from tests/
             "evaluation_interval": f"{step}m",
             "tests": tests,
         }
