@@ -449,7 +449,7 @@ def check_traffic(rendered: Rendered, app: App) -> None:
     ]
     # The PrometheusRule ships the promtool-proven SLO rules unchanged, plus a target-down alert.
     groups = rendered.one("PrometheusRule")["spec"]["groups"]
-    slo = yaml.safe_load((rendered.project / "deploy/observability/rules.yaml").read_text())
+    slo = yaml.safe_load((chart_dir(rendered.project) / "files/rules.yaml").read_text())
     assert groups[: len(slo["groups"])] == slo["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     exprs = " ".join(r["expr"] for r in rules)

@@ -1,6 +1,6 @@
 """How fast the template and the service it generates are, measured side by side.
 
-The service's own `make bench` (scripts/bench.py) runs a short version here: C (raw ASGI),
+The service's own `make bench` (scripts/bench/) runs a short version here: C (raw ASGI),
 P (bare FastAPI, same routes) and O (the service, every instrument on: OTLP traces to a local
 sink, Prometheus metrics, JSON access logs at INFO to a file; `/livez` is a quiet path, as in
 production) under the same uvicorn settings, server and wrk pinned to separate cores,

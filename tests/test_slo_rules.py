@@ -62,13 +62,18 @@ def promtool() -> str:
     return found
 
 
+def chart_rules(root: Path) -> Path:
+    """The SLO rules' only copy: the chart's, which compose and promtool read too."""
+    return root / "deploy/helm" / root.name / "files/rules.yaml"
+
+
 def load_rules(root: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load((root / "deploy/observability/rules.yaml").read_text())
+    data = yaml.safe_load(chart_rules(root).read_text())
     return [rule for group in data["groups"] for rule in group["rules"]]
 
 
 def test_promtool_checks_the_rules(project: Path) -> None:
-    out = run([promtool(), "check", "rules", "deploy/observability/rules.yaml"], cwd=project)
+    out = run([promtool(), "check", "rules", str(chart_rules(project))], cwd=project)
     assert "SUCCESS" in out.stdout
 
 
@@ -97,12 +102,12 @@ def test_promtool_proves_every_burn_rate_alert(project: Path, figure: Figure) ->
 
 def test_a_broken_threshold_fails_the_rule_tests(project: Path, tmp_path: Path) -> None:
     """The unit tests are not vacuous: a page alert at 20x instead of 14.4x is caught."""
-    copy = tmp_path / "observability"
-    shutil.copytree(project / "deploy/observability", copy)
-    rules = copy / "rules.yaml"
+    copy = tmp_path / project.name
+    shutil.copytree(project / "deploy", copy / "deploy")
+    rules = chart_rules(copy)
     rules.write_text(rules.read_text().replace("> 0.0144", "> 0.02"))
     proc = subprocess.run(
-        [promtool(), "test", "rules", str(copy / "tests/burn-rate-1h.yaml")],
+        [promtool(), "test", "rules", str(copy / "deploy/observability/tests/burn-rate-1h.yaml")],
         capture_output=True,
         text=True,
         check=False,
@@ -127,27 +132,27 @@ def test_generated_files_are_current_for_other_answers(render: Render) -> None:
     """The committed outputs are templated: for another name and owner they still match."""
     root = render(project_name="Billing API", github_owner="acme", **LIVE)
     proc = subprocess.run(
-        [sys.executable, "scripts/slo.py", "--check"],
+        [sys.executable, "-m", "scripts.slo", "--check"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    rules = (root / "deploy/observability/rules.yaml").read_text()
+    rules = chart_rules(root).read_text()
     assert 'service="billing-api"' in rules
     assert "github.com/acme/billing-api/blob/main/docs/runbooks/" in rules
     stale = root / "deploy/observability/slo.yaml"
     stale.write_text(stale.read_text().replace("target: 0.999", "target: 0.995"))
     proc = subprocess.run(
-        [sys.executable, "scripts/slo.py", "--check"],
+        [sys.executable, "-m", "scripts.slo", "--check"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 1
-    assert "stale: deploy/observability/rules.yaml" in proc.stderr
+    assert f"stale: {chart_rules(root).relative_to(root)}" in proc.stderr
 
 
 @contextmanager

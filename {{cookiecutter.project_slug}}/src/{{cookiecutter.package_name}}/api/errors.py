@@ -143,23 +143,36 @@ class ServerErrorProblems:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass through; on an error before the response started, send the problem instead."""
+        """Pass through; one `_Guarded` per HTTP request remembers whether the response began."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        await _Guarded(self.app, send).run(scope, receive)
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
 
+class _Guarded:
+    """One request's state: whether its response started, after which no problem can be sent."""
+
+    __slots__ = ("app", "send", "started")
+
+    def __init__(self, app: ASGIApp, send: Send) -> None:
+        self.app = app
+        self.send = send
+        self.started = False
+
+    async def run(self, scope: Scope, receive: Receive) -> None:
+        """On an error before the response started, send the problem instead."""
         try:
-            await self.app(scope, receive, tracked)
+            await self.app(scope, receive, self.send_tracked)
         except Exception as exc:
-            if started:  # too late for a problem: the server logs it and closes the connection
+            if self.started:  # too late for a problem: the server logs it and closes the connection
                 raise
-            await server_error(Request(scope), exc)(scope, receive, send)
+            await server_error(Request(scope), exc)(scope, receive, self.send)
+
+    async def send_tracked(self, message: Message) -> None:
+        """Note the response's start, then pass the message on."""
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
 
 
 def install_error_handlers(app: FastAPI) -> None:

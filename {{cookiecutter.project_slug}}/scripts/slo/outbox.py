@@ -1,4 +1,4 @@
-"""The event outbox's alerts for scripts/slo.py: rules, promtool tests and runbooks.
+"""The event outbox's alerts for scripts/slo: rules, promtool tests and runbooks.
 
 The worker exports `outbox_events{status}` and `outbox_oldest_pending_age_seconds` (see
 events/metrics.py). Dead events need a person (they will never be published on their own); a
@@ -128,7 +128,7 @@ class OutboxAlerts:
         # The age grows a minute per minute from 0 at minute 10: above the limit from then on.
         crosses = 10 + limit // 60 + 1
         return {
-            "rule_files": ["../rules.yaml"],
+            "rule_files": [f"../../helm/{service}/files/rules.yaml"],  # from tests/
             "evaluation_interval": "1m",
             "tests": [
                 {

@@ -1,0 +1,159 @@
+"""`make bench`: the service against two baselines, in one run, on one machine, with wrk.
+
+`python -m scripts.bench [options]` seeds, starts C, P and O (see the package's docstring),
+runs interleaved rounds and prints the table and the JSON figures; `serve TARGET` is how the
+baselines are started, with the service's uvicorn settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scripts.bench.model import SERVICES, VARIANTS, Scenario, Server
+from scripts.bench.processes import serve, start, stop
+from scripts.bench.report import print_table, report
+from scripts.bench.seed import {% if cookiecutter.cache == "redis" %}forget_cached_items, {% endif %}seed
+from scripts.bench.sink import exports_received, otlp_sink
+from scripts.bench.wrk import WRK_DONE, WRK_MISS, wrk
+
+
+def servers(options: argparse.Namespace, workdir: Path, sink: str) -> dict[str, Server]:
+    """C, P and O with the same uvicorn settings; O with every instrument on."""
+    python = sys.executable
+    baseline = [python, "-m", "scripts.bench", "serve"]  # C and P: see `serve`
+    service = [python, "-m", "{{ cookiecutter.package_name }}"]
+    bench_env = {"BENCH_DATABASE_URL": options.database_url}
+{%- if cookiecutter.cache == "redis" %}
+    bench_env["BENCH_REDIS_URL"] = options.redis_url
+{%- endif %}
+    service_env = {
+        "DATABASE_URL": options.database_url,
+{%- if cookiecutter.cache == "redis" %}
+        "REDIS_URL": options.redis_url,
+{%- endif %}
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": str(options.sample_ratio),
+    }
+    fleet = {
+        "C": Server("C", [*baseline, "bench.raw_asgi:app"], {}, workdir / "c.log"),
+        "P": Server("P", [*baseline, "bench.bare_fastapi:app"], bench_env, workdir / "p.log"),
+        "O": Server("O", service, service_env, workdir / "o.log"),
+    }
+    if options.breakdown:
+        for name, (_, change) in VARIANTS.items():
+            log = workdir / f"{name.lower()}.log"
+            fleet[name] = Server(name, service, {**service_env, **change}, log)
+    return fleet
+
+
+def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Seed, start C/P/O (and O's variants), warm up, run interleaved rounds; every figure."""
+    first, count = seed(options.database_url)
+{%- if cookiecutter.cache == "redis" %}
+    forget_cached_items(options.redis_url)
+{%- endif %}
+    fixed = workdir / "fixed.lua"
+    fixed.write_text(WRK_DONE)
+    fresh = workdir / "fresh.lua"  # a new id per request
+    fresh.write_text(WRK_MISS + WRK_DONE)
+    scenarios = [
+        Scenario("livez", "/livez", ["C", "P", "O"], fixed),
+{%- if cookiecutter.cache == "redis" %}
+        Scenario("item-cache-miss", "", ["P", "O"], fresh),
+        Scenario("item-cache-hit", f"/api/v2/items/{first}", ["P", "O"], fixed),
+{%- else %}
+        Scenario("item-db", "", ["P", "O"], fresh),
+{%- endif %}
+    ]
+    if options.breakdown:
+        for scenario in scenarios[1:]:  # `/livez` is quiet: no span, no line to take away
+            scenario.servers += list(VARIANTS)
+    offset = 0
+    phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
+    with otlp_sink() as sink:
+        fleet = servers(options, workdir, sink)
+        exits: dict[str, int | None] = {}
+        try:
+            for server in fleet.values():
+                start(server, options.server_cpu)
+            for rounds, duration, kept in phases:
+                for index in range(rounds):
+                    for scenario in scenarios:
+                        turn = index % len(scenario.servers)  # each round, another goes first
+                        for name in scenario.servers[turn:] + scenario.servers[:turn]:
+                            server = fleet[name]
+                            ids = (str(first), str(count), str(offset))
+                            pid = server.process.pid if server.process else None
+                            url = server.url + scenario.path
+                            run = wrk(url, scenario.script, options, duration, *ids, pid=pid)
+                            offset += int(run.rps * duration) + 1
+                            if kept:
+                                scenario.runs.setdefault(name, []).append(run)
+        finally:
+            for name, server in fleet.items():
+                exits[name] = stop(server)
+        exports = exports_received()
+    logs = {name: fleet[name].log for name in SERVICES if name in fleet}
+    return report(scenarios, options, exits, exports, logs)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Command-line options; the defaults take about a minute."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve").add_argument("target")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "sqlite+aiosqlite:///./bench.db"),
+    )
+{%- if cookiecutter.cache == "redis" %}
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+{%- endif %}
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk run")
+    parser.add_argument("--warmup", type=int, default=1, help="whole seconds per warm-up run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--sample-ratio", type=float, default=0.1, help="O's trace sampling")
+    parser.add_argument("--server-cpu", type=int, default=1)
+    parser.add_argument("--load-cpu", type=int, default=0)
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the item routes on O without traces and on O without access lines",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> None:
+    """Run the benchmark and print a table and the JSON figures."""
+    options = parse(argv)
+    if options.command == "serve":
+        serve(options.target)
+        return
+    if shutil.which(options.wrk) is None:
+        sys.exit("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        result = measure(options, Path(workdir))
+    print_table(result)
+    text_result = json.dumps(result, indent=2)
+    if options.json:
+        options.json.write_text(text_result)
+    print(text_result)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
