@@ -29,8 +29,13 @@ PARALLEL_CREATES = 200
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
-    """The app with a pool timeout long enough for every request to wait its turn."""
-    app = create_app(settings.model_copy(update={"database_pool_timeout": 120.0}))
+    """The app with pool and lock timeouts long enough for every request to wait its turn.
+
+    SQLite's busy timeout is DATABASE_CONNECT_TIMEOUT (3 s): 200 writers queued on its one
+    write lock on a loaded machine waited longer, and 5 of them got a 503.
+    """
+    waits = {"database_pool_timeout": 120.0, "database_connect_timeout": 120.0}
+    app = create_app(settings.model_copy(update=waits))
     async with (
         LifespanManager(app) as manager,
         AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
