@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Figure
 from tests.support.env import TEMPLATE
+from tests.support.timing import Figure
 
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 SOURCE = PROJECT / "src"
 MAX_TOTAL = 36  # lines holding `{%` in all the generated project's .py files
 MAX_PER_SOURCE_FILE = 3  # ... in any one file of the service's package
-# Known debt, never to grow: items/service.py is being reworked (unit of work, issue 17) in
-# another branch; once merged its messaging lines go to the manifest and this entry goes.
-ALLOWED_OVER: dict[str, int] = {"src/{{cookiecutter.package_name}}/items/service.py": 7}
+# Known debt, never to grow: the unit-of-work port and its SQL side still switch the outbox on
+# and off with Jinja (one import and one member each); the next step moves the outbox member to
+# an events-side unit kept by the manifest, and these entries go.
+ALLOWED_OVER: dict[str, int] = {
+    "src/{{cookiecutter.package_name}}/items/unit_of_work.py": 4,
+    "src/{{cookiecutter.package_name}}/db/unit_of_work.py": 4,
+}
 
 
 def block_tag_lines() -> dict[Path, int]:

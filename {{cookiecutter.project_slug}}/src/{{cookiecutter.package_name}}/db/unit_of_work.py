@@ -24,7 +24,7 @@ class SqlReadUnit:
 
 
 class SqlUnitOfWork(SqlReadUnit):
-    """The repositories{% if cookiecutter.messaging != "none" %} and the outbox{% endif %} on a session in one transaction (`Sessions.write`)."""
+    """The repositories (and the outbox, with events) on one transaction (`Sessions.write`)."""
 
     __slots__ = ({{ '"outbox",' if cookiecutter.messaging != "none" }})
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.errors import NotFoundError
-{%- if cookiecutter.messaging != "none" %}
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
-{%- endif %}
 from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
+from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import (
+    record_created,
+    record_deleted,
+)
 from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
 from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 
@@ -47,11 +48,7 @@ class ItemService:
             item = await unit.items.add(
                 Item(name=name.strip(), description=description, price_cents=price_cents)
             )
-{%- if cookiecutter.messaging != "none" %}
-            # Same transaction as the insert: the event exists if and only if the item does.
-            event = ItemCreated(item_id=item.id, name=item.name, price_cents=price_cents)
-            unit.outbox.add(event)
-{%- endif %}
+            record_created(unit, item)
         return ItemRecord.model_validate(item)
 
     async def get(self, item_id: int) -> ItemRecord:
@@ -72,9 +69,7 @@ class ItemService:
         async with self._sessions.write() as unit:
             if not await unit.items.delete(item_id):
                 raise NotFoundError(f"item {item_id} does not exist")
-{%- if cookiecutter.messaging != "none" %}
-            unit.outbox.add(ItemDeleted(item_id=item_id))
-{%- endif %}
+            record_deleted(unit, item_id)
         await self._cache.delete(self._key(item_id))
 
     async def page_by_offset(self, offset: int, limit: int) -> tuple[list[ItemRecord], int]:

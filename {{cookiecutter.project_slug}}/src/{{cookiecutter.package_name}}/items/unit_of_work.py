@@ -1,8 +1,7 @@
 """Unit-of-work port: the storage a use case sees, so item rules run without a database.
 
 A use case opens one unit, `write()` or `read()`, and reaches its repositories through it
-{%- if cookiecutter.messaging != "none" %}
-(and, writing, the outbox){% endif %}.
+(and, writing, the outbox when the service has events: items/events.py).
 The SQL implementation is `db.engine.Sessions`; tests use in-memory fakes (tests/fakes.py).
 """
 
