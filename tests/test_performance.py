@@ -26,11 +26,12 @@ pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 
 # Budgets as multiples of the reference workload (tests/support/timing.py), each set in seconds
 # on a machine of this kind whose reference took 0.70 s. A machine 3x slower has a 3x slower
-# reference and so a 3x larger budget. Render: ~1.0 s there. Generated `make test` (248 tests;
-# 100 when its 30 s target was set): 49 x the reference there, 64 x on a quieter run whose
-# reference took 0.47 s (its I/O and process starts do not speed up with the CPU), so 60 s.
+# reference and so a 3x larger budget. Render: ~1.0 s there. Generated `make test` (270 tests;
+# 100 when its 30 s target was set): 49 x the reference on a busy run, 64 x (248 tests) and
+# 76 x (270) on quiet CI runs whose reference took 0.47 s (its I/O and process starts do not
+# speed up with the CPU), so 75 s: a 1.4x regression still fails it.
 RENDER = Budget("render + hooks (no lock)", target=2.0, reference=0.70)
-MAKE_TEST = Budget("generated `make test` on SQLite", target=60.0, reference=0.70)
+MAKE_TEST = Budget("generated `make test` on SQLite", target=75.0, reference=0.70)
 # The targets, asserted on medians (see test_service_meets_the_targets).
 TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
