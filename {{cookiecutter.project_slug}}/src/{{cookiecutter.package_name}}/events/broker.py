@@ -6,11 +6,11 @@ The one place that names the technology; everything else imports the adapter fro
 from __future__ import annotations
 
 from {{ cookiecutter.package_name }}.events.brokers.{{ cookiecutter.messaging }} import (
+    DEFAULT_URL,
     Broker,
-    BrokerSettings,
     EventBus,
     Topology,
     create_broker,
 )
 
-__all__ = ["Broker", "BrokerSettings", "EventBus", "Topology", "create_broker"]
+__all__ = ["DEFAULT_URL", "Broker", "EventBus", "Topology", "create_broker"]

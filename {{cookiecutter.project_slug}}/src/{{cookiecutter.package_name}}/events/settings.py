@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
-from {{ cookiecutter.package_name }}.events.broker import BrokerSettings
+from {{ cookiecutter.package_name }}.events.broker import DEFAULT_URL
 
 
-class EventsSettings(BrokerSettings, BaseSettings):
+class EventsSettings(BaseSettings):
     """BROKER_URL, EVENTS_PREFIX, OUTBOX_* and WORKER_HEALTH_PORT; read by the root Settings."""
+
+    # Where the broker is; its adapter (`events/brokers/`) knows the local default.
+    broker_url: SecretStr = SecretStr(DEFAULT_URL)
 
     # Broker names (exchange, topics, queues, stream) all start with this prefix.
     events_prefix: str = Field(default="{{ cookiecutter.project_slug }}", pattern=r"^[a-z0-9][a-z0-9-]*$")
