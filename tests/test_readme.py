@@ -224,3 +224,39 @@ def test_template_readme_claims_match_the_generated_code(render: Render) -> None
     if re.search(r"\bGET reads\b", readme):
         assert "request.method" in code, "README: GET reads the replica; routing is per use case"
     assert "_sessions.read()" in code, "reads are routed per use case"
+
+
+def contents_table(readme: str) -> list[tuple[str, list[str]]]:
+    """Each row of "What a generated service contains": the practice and its code spans."""
+    section = readme.split("\n## What a generated service contains\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")][2:]  # no head, rule
+    table = []
+    for row in rows:
+        practice, files = row.strip().strip("|").rsplit("|", 1)
+        table.append((practice.strip(), INLINE.findall(files)))
+    return table
+
+
+def test_template_readme_contents_table_names_files_that_exist(render: Render) -> None:
+    """Every file, folder and make target the table names is in a generated project.
+
+    Rendered with ci=both: the table names GitHub's and GitLab's files; everything else it
+    names is in the default answers.
+    """
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    project = render(ci="both")
+    targets = makefile(project)
+    table = contents_table(readme)
+    assert len(table) >= 25, table
+    missing = []
+    for practice, names in table:
+        assert names, f"no file named for {practice!r}"
+        for name in names:
+            if name.startswith("make "):
+                missing += [f"{practice}: make {t}" for t in name.split()[1:] if t not in targets]
+                continue
+            rel = name.replace("<package>", project.name.replace("-", "_"))
+            path = project / rel.replace("<slug>", project.name)
+            if not (path.is_dir() if rel.endswith("/") else path.is_file()):
+                missing.append(f"{practice}: {name}")
+    assert not missing, "README names what a generated project lacks:\n" + "\n".join(missing)
