@@ -21,7 +21,7 @@ ONLY_FOR: dict[str, dict[str, list[str]]] = {
         "rabbitmq": [f"src/{PACKAGE}/events/brokers/rabbitmq.py", "tests/brokers/rabbitmq.py"],
         "kafka": [f"src/{PACKAGE}/events/brokers/kafka.py", "tests/brokers/kafka.py"],
         "nats": [f"src/{PACKAGE}/events/brokers/nats.py", "tests/brokers/nats.py"],
-        "none": [f"src/{PACKAGE}/items/events_none.py"],
+        "none": [f"src/{PACKAGE}/items/events_none.py", f"src/{PACKAGE}/db/write_unit_none.py"],
     },
     "cache": {
         "redis": [
@@ -61,6 +61,7 @@ UNLESS_NONE: dict[str, list[str]] = {
         f"src/{PACKAGE}/events",
         f"src/{PACKAGE}/worker.py",
         f"src/{PACKAGE}/items/events.py",
+        f"src/{PACKAGE}/db/write_unit.py",
         "migrations/versions/20260102_0002_create_outbox.py",
         f"deploy/helm/{SLUG}/templates/worker-deployment.yaml",
         "tests/test_events.py",

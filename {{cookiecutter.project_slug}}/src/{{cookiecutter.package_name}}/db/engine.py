@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit, SqlUnitOfWork
+from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit
+from {{ cookiecutter.package_name }}.db.{{ "write_unit_none" if cookiecutter.messaging == "none" else "write_unit" }} import SqlUnitOfWork
 from {{ cookiecutter.package_name }}.settings import SQLITE_DRIVER, Settings
 
 logger = structlog.get_logger(__name__)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from {{ cookiecutter.package_name }}.items.models import Item
-from {{ cookiecutter.package_name }}.items.unit_of_work import UnitOfWork
 
 
-def record_created(_unit: UnitOfWork, _item: Item) -> None:
+class EventStaging(Protocol):
+    """What a writing unit of work adds for events: nothing, it has no outbox."""
+
+
+def record_created(_unit: EventStaging, _item: Item) -> None:
     """No event to stage."""
 
 
-def record_deleted(_unit: UnitOfWork, _item_id: int) -> None:
+def record_deleted(_unit: EventStaging, _item_id: int) -> None:
     """No event to stage."""

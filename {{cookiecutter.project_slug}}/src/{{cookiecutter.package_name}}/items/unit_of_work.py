@@ -1,7 +1,7 @@
 """Unit-of-work port: the storage a use case sees, so item rules run without a database.
 
 A use case opens one unit, `write()` or `read()`, and reaches its repositories through it
-(and, writing, the outbox when the service has events: items/events.py).
+(and, writing, the outbox when the service has events: `EventStaging` in items/events.py).
 The SQL implementation is `db.engine.Sessions`; tests use in-memory fakes (tests/fakes.py).
 """
 
@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-{% if cookiecutter.messaging != "none" -%}
-from {{ cookiecutter.package_name }}.events.outbox import EventOutbox
-{% endif -%}
+from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import EventStaging
 from {{ cookiecutter.package_name }}.items.models import Item
 
 
@@ -54,15 +52,11 @@ class ReadUnit(Protocol):
         ...
 
 
-class UnitOfWork(ReadUnit, Protocol):
-    """One transaction: committed when its block ends, rolled back when the block raises."""
-{%- if cookiecutter.messaging != "none" %}
+class UnitOfWork(ReadUnit, EventStaging, Protocol):
+    """One transaction: committed when its block ends, rolled back when the block raises.
 
-    @property
-    def outbox(self) -> EventOutbox:
-        """Events staged here are stored if and only if the unit commits."""
-        ...
-{%- endif %}
+    With events, `EventStaging` (items/events.py) gives it the outbox; without, nothing.
+    """
 
 
 class UnitsOfWork(Protocol):
