@@ -39,7 +39,7 @@ class Item(Base):
 
 
 class ItemOut(BaseModel):
-    """The v2 representation."""
+    """The v2 representation, restated: P imports nothing from the service, whose cost it is."""
 
     model_config = ConfigDict(from_attributes=True)
 
