@@ -595,32 +595,26 @@ def test_chart_lints_and_renders_the_expected_kinds(rendered: Rendered) -> None:
     check_lint_and_kinds(rendered)
 
 
-def test_chart_pod_matches_the_app(rendered: Rendered, app: App) -> None:
-    check_pod(rendered, app)
+# What the chart must agree on with the app and its Dockerfile: one test each.
+MATCHES_THE_APP = {
+    "pod": check_pod,
+    "settings": check_settings,
+    "rollout": check_rollout,
+    "traffic": check_traffic,
+    "network_policy": check_network_policy,
+    "worker": check_worker,
+}
 
 
-def test_chart_settings_match_the_app(rendered: Rendered, app: App) -> None:
-    check_settings(rendered, app)
-
-
-def test_chart_rollout_matches_the_app(rendered: Rendered, app: App) -> None:
-    check_rollout(rendered, app)
-
-
-def test_chart_traffic_matches_the_app(rendered: Rendered, app: App) -> None:
-    check_traffic(rendered, app)
+@pytest.mark.parametrize("check", MATCHES_THE_APP.values(), ids=MATCHES_THE_APP.keys())
+def test_chart_matches_the_app(
+    rendered: Rendered, app: App, check: Callable[[Rendered, App], None]
+) -> None:
+    check(rendered, app)
 
 
 def test_chart_migrations(rendered: Rendered) -> None:
     check_migrations(rendered)
-
-
-def test_chart_network_policy_matches_the_app(rendered: Rendered, app: App) -> None:
-    check_network_policy(rendered, app)
-
-
-def test_chart_worker_matches_the_app(rendered: Rendered, app: App) -> None:
-    check_worker(rendered, app)
 
 
 def test_chart_passes_kubernetes_schemas(rendered: Rendered, chart_bin: Path) -> None:

@@ -35,6 +35,7 @@ from tests.support.timing import Figure
 pytestmark = pytest.mark.xdist_group("slo")
 LIVE = {"messaging": "none", "cache": "none"}  # no broker or cache: only the app's own series
 PACKAGE = "orders_service"
+SLO_CHECK = [sys.executable, "-m", "scripts.slo", "--check"]
 # PromQL words that are not series names.
 PROMQL_WORDS = {
     "sum", "rate", "by", "without", "and", "or", "unless", "histogram_quantile", "avg", "max",
@@ -128,29 +129,22 @@ def test_alerts_carry_severity_summary_and_a_runbook(project: Path) -> None:
         assert f"# {rule['alert']}" in page.read_text()
 
 
+def slo_check(root: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own `python -m scripts.slo --check`: exit 1 and `stale: <file>` when stale."""
+    return subprocess.run(SLO_CHECK, cwd=root, capture_output=True, text=True, check=False)
+
+
 def test_generated_files_are_current_for_other_answers(render: Render) -> None:
     """The committed outputs are templated: for another name and owner they still match."""
     root = render(project_name="Billing API", github_owner="acme", **LIVE)
-    proc = subprocess.run(
-        [sys.executable, "-m", "scripts.slo", "--check"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = slo_check(root)
     assert proc.returncode == 0, proc.stderr
     rules = chart_rules(root).read_text()
     assert 'service="billing-api"' in rules
     assert "github.com/acme/billing-api/blob/main/docs/runbooks/" in rules
     stale = root / "deploy/observability/slo.yaml"
     stale.write_text(stale.read_text().replace("target: 0.999", "target: 0.995"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "scripts.slo", "--check"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = slo_check(root)
     assert proc.returncode == 1
     assert f"stale: {chart_rules(root).relative_to(root)}" in proc.stderr
 

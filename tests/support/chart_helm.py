@@ -20,16 +20,9 @@ from typing import Any
 
 import helm_python as helm  # type: ignore[import-not-found, unused-ignore]
 
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge values files the way ``helm -f a -f b`` does: maps deep, everything else replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+# A script in the chart tool's virtualenv: the template root makes `tests.support` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.deep_merge import merge  # `helm -f a -f b` merging, after the line above
 
 
 def load_values(files: list[str]) -> dict[str, Any]:

@@ -94,19 +94,21 @@ class _Parser:
         return value
 
     def either(self) -> Value:
-        value = self.both()
-        while self.peek() == "||":
-            self.take()
-            right = self.both()
-            value = value if truthy(value) else right
-        return value
+        """`a || b`: the first truthy operand, else the last (GitHub's, like JavaScript's)."""
+        return self.chain("||", self.both, lambda left, right: left if truthy(left) else right)
 
     def both(self) -> Value:
-        value = self.compare()
-        while self.peek() == "&&":
+        """`a && b`: the first falsy operand, else the last."""
+        return self.chain("&&", self.compare, lambda left, right: right if truthy(left) else left)
+
+    def chain(
+        self, operator: str, operand: Callable[[], Value], combine: Callable[[Value, Value], Value]
+    ) -> Value:
+        """Operands joined by one left-associative operator; every operand is parsed."""
+        value = operand()
+        while self.peek() == operator:
             self.take()
-            right = self.compare()
-            value = right if truthy(value) else value
+            value = combine(value, operand())
         return value
 
     def compare(self) -> Value:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
+from tests.support.deep_merge import merge  # `extends:` merging
 from tests.support.pipeline_expr import PipelineError
 
 GITLAB_KEYWORDS = {"default", "include", "stages", "variables", "workflow", "image", "services"}
@@ -165,17 +166,6 @@ def github_service(spec: Mapping[str, Any]) -> Service:
 
 
 # --------------------------------------------------------------------------- GitLab
-
-
-def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`extends:` merging: mappings deep, everything else (lists too) replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def resolve(pipeline: Mapping[str, Any], name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
