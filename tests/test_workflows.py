@@ -197,7 +197,7 @@ def test_yamllint_strict(project: Path, tool: Any) -> None:
 def test_shellcheck_deploy_scripts(project: Path, tool: Any) -> None:
     shellcheck = tool("workflows") / "shellcheck"
     require(shellcheck.exists(), "shellcheck could not be installed")
-    scripts = ["scripts/deploy.sh", "scripts/verify-image.sh"]
+    scripts = ["scripts/deploy.sh", "scripts/verify-image.sh", "scripts/image-digest.sh"]
     run([str(shellcheck), "--severity=style", *scripts], cwd=project)
     deploy = (project / "scripts/deploy.sh").read_text()
     canary = answers(project)["rollout"] == "canary"

@@ -6,6 +6,8 @@
 # PROMOTE (canary only: "full" skips the steps once healthy, "steps" walks them; default steps).
 # Values: deploy/values-<environment>.yaml is added when it exists.
 set -euo pipefail
+# shellcheck source=scripts/image-digest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/image-digest.sh"
 
 environment="${1:?usage: scripts/deploy.sh <staging|production> sha256:<digest>}"
 digest="${2:?usage: scripts/deploy.sh <staging|production> sha256:<digest>}"
@@ -14,10 +16,7 @@ case "$environment" in staging | production) ;; *)
   exit 2
   ;;
 esac
-if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  echo "error: not an image digest: $digest" >&2
-  exit 2
-fi
+require_digest "$digest"
 
 release="${RELEASE:-{{ cookiecutter.project_slug }}}"
 namespace="${NAMESPACE:-{{ cookiecutter.project_slug }}}"
