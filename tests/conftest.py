@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from tests.support.env import tool_venv
-from tests.support.project import INSTALL_LOG, Installed, Render, generate, shared_installed
+from tests.support.project import (
+    INSTALL_LOG,
+    Installed,
+    Render,
+    generate,
+    shared_base,
+    shared_installed,
+)
 from tests.support.timing import Figure, reference_seconds
 
 
@@ -40,13 +47,13 @@ def tool() -> Callable[[str], Path]:
 def installed_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[Mapping[str, object]], Installed]:
-    """A locked, installed project per answers, one for the run (shared by xdist workers).
+    """A locked, installed project per answers, one for the run (shared by xdist workers and
+    by the timing group after them).
 
-    Only for tests that run the project without changing its files.
+    Only for tests that run the project (make targets, the served app) without changing its
+    files.
     """
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's folder, above each worker's own
+    base = shared_base(tmp_path_factory.getbasetemp())
     return lambda answers: shared_installed(answers, base / "installed")
 
 
