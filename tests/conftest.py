@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.env import tool_venv
+from tests.support.oidc import OpenIDProvider, openid_provider
 from tests.support.project import (
     INSTALL_LOG,
     Installed,
@@ -55,6 +56,20 @@ def installed_project(
     """
     base = shared_base(tmp_path_factory.getbasetemp())
     return lambda answers: shared_installed(answers, base / "installed")
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIDProvider]:
+    """A real OpenID Provider shared by a module's tests that only ask it for tokens."""
+    with openid_provider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
+
+
+@pytest.fixture
+def own_oidc_provider(tmp_path: Path) -> Iterator[OpenIDProvider]:
+    """A provider of the test's own, to rotate or stop without touching other tests."""
+    with openid_provider(tmp_path) as provider:
+        yield provider
 
 
 @pytest.fixture(scope="session")
