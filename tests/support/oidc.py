@@ -1,10 +1,13 @@
-"""A real OpenID Provider on a free loopback port: ``oidc-provider`` on the machine's Node.js.
+"""A real OpenID Provider on a free loopback port: ``oidc-provider`` on Node.js.
 
 The provider program and its npm lockfile live in ``tests/oidc``; ``npm ci`` installs them once
 per version of those files into the cache outside the checkout (a file lock keeps xdist workers
-from installing twice). Tokens come from the client-credentials grant with a resource indicator,
-so they are RFC 9068 JWTs (``typ: at+jwt``) whose ``aud`` is the resource and whose ``scope``
-is one space-separated string.
+from installing twice). Node.js is the machine's when it is recent enough, else the pinned build
+from PyPI (``tests/tools/node.txt``), so a fresh machine needs nothing installed by hand.
+
+Tokens come from the client-credentials grant with a resource indicator, so they are RFC 9068
+JWTs (``typ: at+jwt``) whose ``aud`` is the resource and whose ``scope`` is one space-separated
+string.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -26,11 +28,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.env import CACHE, TEMPLATE, free_port, require, run
+from tests.support.env import CACHE, TEMPLATE, free_port, run, tool_venv
+from tests.support.server import stop_group
 
 SOURCE = TEMPLATE / "tests" / "oidc"
 FILES = ("package.json", "package-lock.json", "provider.mjs")
-NODE_MAJOR = 20  # oidc-provider 9 needs Node.js 20.19 or later (it recommends 22)
+NODE_MINIMUM = (20, 19)  # oidc-provider 9 needs it (and recommends 22)
 
 RESOURCE = "https://items.example.test"
 OTHER_RESOURCE = "https://other.example.test"
@@ -44,15 +47,19 @@ def secret(client: str) -> str:
     return f"{client}-secret"
 
 
-def node_major() -> int:
-    out = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
-    return int(out.stdout.strip().lstrip("v").split(".")[0] or 0)
+def node_path() -> str:
+    """A PATH whose ``node`` and ``npm`` are recent enough for oidc-provider."""
+    node = shutil.which("node")
+    if node and shutil.which("npm"):
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+        version = tuple(int(part) for part in out.stdout.strip().lstrip("v").split(".")[:2])
+        if version >= NODE_MINIMUM:
+            return os.environ["PATH"]
+    return os.pathsep.join([str(tool_venv("node")), os.environ["PATH"]])
 
 
-def installed_provider() -> Path:
+def installed_provider(env: dict[str, str]) -> Path:
     """The folder holding provider.mjs and its node_modules, installed by ``npm ci`` once."""
-    require(shutil.which("node") and shutil.which("npm"), "Node.js and npm are not installed")
-    require(node_major() >= NODE_MAJOR, f"oidc-provider needs Node.js {NODE_MAJOR}.19 or later")
     digest = hashlib.sha256(b"".join((SOURCE / f).read_bytes() for f in FILES)).hexdigest()[:12]
     target = CACHE / "oidc-provider" / digest
     done = target / ".complete"
@@ -67,7 +74,7 @@ def installed_provider() -> Path:
             for name in FILES:
                 shutil.copy2(SOURCE / name, target / name)
             quiet = ["--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"]
-            run(["npm", "ci", *quiet], cwd=target, timeout=300)
+            run(["npm", "ci", *quiet], cwd=target, env=env, timeout=300)
             done.touch()
     return target
 
@@ -124,13 +131,7 @@ class OpenIDProvider:
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the provider and wait: its port refuses connections afterwards."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process, timeout)
 
 
 @contextmanager
@@ -138,7 +139,8 @@ def openid_provider(
     log_dir: Path, *, ttl: int = 300, alg: str = "RS256", ready_timeout: float = 30
 ) -> Iterator[OpenIDProvider]:
     """Start a provider on a free port, wait for its discovery document; always stopped after."""
-    folder = installed_provider()
+    env = {**os.environ, "PATH": node_path()}
+    folder = installed_provider(env)
     port = free_port()
     config = {
         "port": port,
@@ -158,6 +160,7 @@ def openid_provider(
         process = subprocess.Popen(
             ["node", str(folder / "provider.mjs"), str(config_file)],
             cwd=folder,
+            env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
