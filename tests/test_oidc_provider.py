@@ -6,6 +6,7 @@ published keys, and that rotation and an outage behave as the service tests assu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,15 +15,17 @@ import jwt
 import pytest
 
 from tests.support.env import port_open
-from tests.support.oidc import OTHER_RESOURCE, RESOURCE, OpenIDProvider
+from tests.support.oidc import OTHER_RESOURCE, RESOURCE, OpenIDProvider, openid_provider
 
 
-def verified(provider: OpenIDProvider, token: str, audience: str = RESOURCE) -> dict[str, Any]:
+def verified(
+    provider: OpenIDProvider, token: str, audience: str = RESOURCE, alg: str = "RS256"
+) -> dict[str, Any]:
     """The claims of ``token`` once its signature checks against the provider's JWKS now."""
     kid = jwt.get_unverified_header(token)["kid"]
     key = jwt.PyJWKSet.from_dict(provider.jwks())[kid]
     claims: dict[str, Any] = jwt.decode(
-        token, key, algorithms=["RS256"], audience=audience, issuer=provider.issuer
+        token, key, algorithms=[alg], audience=audience, issuer=provider.issuer
     )
     return claims
 
@@ -91,3 +94,10 @@ def test_stopped_provider_refuses_connections(own_oidc_provider: OpenIDProvider)
     assert not port_open("127.0.0.1", port)
     with pytest.raises(httpx.ConnectError):
         own_oidc_provider.discovery()
+
+
+def test_elliptic_curve_keys_sign_es256(tmp_path: Path) -> None:
+    with openid_provider(tmp_path, alg="ES256") as provider:
+        token = provider.token("writer", "items:read")
+        assert jwt.get_unverified_header(token)["alg"] == "ES256"
+        assert verified(provider, token, alg="ES256")["scope"] == "items:read"

@@ -60,6 +60,8 @@ function build(keys) {
       redirect_uris: [],
     })),
     jwks: { keys },
+    // Clients default to RS256 ID tokens, which an ES256-only keystore cannot sign.
+    clientDefaults: { id_token_signed_response_alg: alg },
     scopes: [...scopes],
     cookies: { keys: [randomUUID()] },
     features: {
