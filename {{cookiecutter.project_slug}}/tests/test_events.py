@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from {{ cookiecutter.package_name }}.events.broker import EventBus, Topology, create_broker
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
+from {{ cookiecutter.package_name }}.items.events import ItemCreated
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import asyncapi
 from tests.broker import TestBroker
