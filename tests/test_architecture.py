@@ -18,7 +18,11 @@ from tests.options import CHOICES, combo_id
 from tests.support.project import Installed, Render
 
 # messaging and cache are the options that add or remove modules under src/.
-MODULE_OPTIONS = [{"messaging": m, "cache": c} for m in CHOICES["messaging"] for c in CHOICES["cache"]]
+MODULE_OPTIONS = [
+    {"messaging": messaging, "cache": cache}
+    for messaging in CHOICES["messaging"]
+    for cache in CHOICES["cache"]
+]
 PACKAGE = "orders_service"  # the default answers' package
 DOMAIN_CONTRACT = "The domain and its use cases never import an adapter"
 
