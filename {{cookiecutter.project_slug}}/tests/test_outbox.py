@@ -17,13 +17,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.package_name }} import worker as worker_module
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
-from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer
-from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, SENT, ItemStat, OutboxEvent
+from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, SENT, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
-from {{ cookiecutter.package_name }}.events.schemas import Event, ItemCreated
+from {{ cookiecutter.package_name }}.events.schemas import Event
+from {{ cookiecutter.package_name }}.items.consumer import ItemStatsConsumer
+from {{ cookiecutter.package_name }}.items.counters import ItemStat
+from {{ cookiecutter.package_name }}.items.events import ItemCreated
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Heartbeat, Worker, serve_health
 from tests.broker import MARKS, UNREACHABLE

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.broker import Broker, EventBus, Topology, create_broker
-from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer, register
 from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
+from {{ cookiecutter.package_name }}.items.consumer import ItemStatsConsumer, register
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing
 from {{ cookiecutter.package_name }}.settings import Settings
