@@ -22,13 +22,14 @@ from {{ cookiecutter.package_name }} import worker as worker_module
 from {{ cookiecutter.package_name }}.db.base import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
 from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, SENT, ItemStat, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
 from {{ cookiecutter.package_name }}.events.schemas import Event, ItemCreated
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.worker import Heartbeat, Worker, health_routes
+from {{ cookiecutter.package_name }}.worker import Worker
 from tests.broker import MARKS, UNREACHABLE
 
 pytestmark = MARKS

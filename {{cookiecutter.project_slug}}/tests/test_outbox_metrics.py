@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.package_name }}.db.base import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
 from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.models import DEAD, SENT, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.schemas import ItemDeleted
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.worker import Heartbeat, health_routes
 
 NOW = utcnow()
 

@@ -15,24 +15,21 @@ import asyncio
 import contextlib
 import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 import uvicorn
-from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
-from faststream.asgi.types import Scope
+from faststream.asgi import AsgiFastStream
 from faststream.specification import AsyncAPI
-from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from {{ cookiecutter.package_name }}.__main__ import exit_cleanly
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.broker import Broker, EventBus, Topology, create_broker
 from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer, register
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
 from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
@@ -41,51 +38,6 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
 logger = structlog.get_logger(__name__)
-TEXT = {"Content-Type": "text/plain"}
-
-
-class Heartbeat:
-    """Time of the relay loop's last turn; the health endpoints read it."""
-
-    def __init__(self, stale_after: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._stale_after = stale_after
-        self._clock = clock
-        self._last = clock()
-
-    def beat(self) -> None:
-        """Called by the relay loop on every turn."""
-        self._last = self._clock()
-
-    def alive(self) -> bool:
-        """False when the loop has been stuck longer than it ever sleeps."""
-        return self._clock() - self._last < self._stale_after
-
-
-def health_routes(
-    heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None = None
-) -> list[tuple[str, HttpHandler]]:
-    """`/livez` and `/readyz` follow the heartbeat; `/metrics` samples the outbox backlog.
-
-    Not `make_ping_asgi`: a broker outage must not fail the probes, the relay waits it out.
-    """
-
-    @get(include_in_schema=False)
-    async def health(_scope: Scope) -> AsgiResponse:
-        if heartbeat.alive():
-            return AsgiResponse(b"ok\n", 200, TEXT)
-        return AsgiResponse(b"stale\n", 503, TEXT)
-
-    @get(include_in_schema=False)
-    async def scrape(_scope: Scope) -> AsgiResponse:
-        try:
-            body = await metrics() if metrics is not None else b""
-        except (SQLAlchemyError, OSError) as exc:
-            logger.warning("outbox metrics unavailable", error=str(exc))
-            return AsgiResponse(b"database unavailable\n", 503, TEXT)
-        return AsgiResponse(body, 200, {"Content-Type": CONTENT_TYPE_LATEST})
-
-    routes: list[tuple[str, HttpHandler]] = [("/livez", health), ("/readyz", health)]
-    return routes if metrics is None else [*routes, ("/metrics", scrape)]
 
 
 @dataclass
