@@ -52,14 +52,9 @@ def event_settings(settings: Settings) -> Settings:
 
 @asynccontextmanager
 async def running(worker: Worker) -> AsyncIterator[None]:
-    """Run the worker in the background; stop it and wait for a clean exit."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
+    """Run the worker's application through its lifespan, as uvicorn does; stop it cleanly."""
+    async with LifespanManager(worker.app(), startup_timeout=30, shutdown_timeout=30):
         yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def until(condition: Callable[[], bool], limit: float = 60) -> float:
