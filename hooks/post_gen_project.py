@@ -61,6 +61,8 @@ UNLESS_NONE: dict[str, list[str]] = {
         f"src/{PACKAGE}/events",
         f"src/{PACKAGE}/worker.py",
         f"src/{PACKAGE}/items/events.py",
+        f"src/{PACKAGE}/items/consumer.py",
+        f"src/{PACKAGE}/items/counters.py",
         f"src/{PACKAGE}/db/write_unit.py",
         "migrations/versions/20260102_0002_create_outbox.py",
         f"deploy/helm/{SLUG}/templates/worker-deployment.yaml",

@@ -8,14 +8,22 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.env import tool_venv
-from tests.support.project import INSTALL_LOG, Installed, Render, generate, shared_installed
+from tests.support.oidc import OpenIDProvider, openid_provider
+from tests.support.project import (
+    INSTALL_LOG,
+    Installed,
+    Render,
+    generate,
+    shared_base,
+    shared_installed,
+)
 from tests.support.timing import Figure, reference_seconds
 
 
@@ -40,14 +48,28 @@ def tool() -> Callable[[str], Path]:
 def installed_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[Mapping[str, object]], Installed]:
-    """A locked, installed project per answers, one for the run (shared by xdist workers).
+    """A locked, installed project per answers, one for the run (shared by xdist workers and
+    by the timing group after them).
 
-    Only for tests that run the project without changing its files.
+    Only for tests that run the project (make targets, the served app) without changing its
+    files.
     """
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's folder, above each worker's own
+    base = shared_base(tmp_path_factory.getbasetemp())
     return lambda answers: shared_installed(answers, base / "installed")
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIDProvider]:
+    """A real OpenID Provider shared by a module's tests that only ask it for tokens."""
+    with openid_provider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
+
+
+@pytest.fixture
+def own_oidc_provider(tmp_path: Path) -> Iterator[OpenIDProvider]:
+    """A provider of the test's own, to rotate or stop without touching other tests."""
+    with openid_provider(tmp_path) as provider:
+        yield provider
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ Gates run through the generated Makefile, so the commands a developer types are 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,8 @@ from tests.services import (
     redis_url,
     scratch_database,
 )
-from tests.support.env import project_env, require
-from tests.support.project import InstalledProject, generate, record_install
+from tests.support.env import require
+from tests.support.project import Installed, InstalledProject
 from tests.support.timing import Figure
 
 pytestmark = pytest.mark.deep
@@ -38,15 +39,15 @@ DEEP_PARAMS = [
 
 
 @pytest.fixture(scope="module", params=DEEP_PARAMS)
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(
+    request: pytest.FixtureRequest,
+    installed_project: Callable[[Mapping[str, object]], Installed],
+) -> Project:
+    """The run's shared install of this combination: these gates only run it, never change it."""
     answers: dict[str, str] = request.param
-    env = project_env({**DEFAULTS, **answers}["python_version"])
     start = time.perf_counter()
-    root = generate(answers, tmp_path_factory.mktemp("deep"), lock_with=env)
-    generated = time.perf_counter() - start
-    installed = Project(root, env, answers).timed_make("install")
-    record_install(answers)
-    note = f"generate+lock {generated:.1f} s, install {installed:.1f} s"
+    root, env = installed_project(answers)
+    note = f"generate+lock+install (or reuse): {time.perf_counter() - start:.1f} s"
     return Project(root, env, answers, note)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.support.base_image import BUILDAH, ensure_base_image, ensure_uv_image, image_size
@@ -88,33 +89,21 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, str]:
 
 
 def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:  # exited already
+        return []
 
 
 def cmdline(pid: int) -> list[str]:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
-    except OSError:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:  # exited meanwhile
         return []
 
 
 def proc_ids(pid: int) -> dict[str, list[int]]:
+    # /proc, not psutil: psutil's uids()/gids() leave out the fourth, the filesystem id.
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return {
         key: [int(v) for v in line.split()[1:]]
@@ -576,7 +565,7 @@ def test_runs_as_uid_10001(served: Served) -> None:
     assert ids["Uid"] == [10001] * 4
     assert ids["Gid"] == [10001] * 4
     # The server is exec'd directly by the runtime, not wrapped in a shell.
-    parent = int(Path(f"/proc/{served.app_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    parent = psutil.Process(served.app_pid).ppid()
     assert cmdline(parent)[0].startswith("buildah-chroot-exec"), cmdline(parent)
 
 
@@ -626,7 +615,7 @@ def test_sigterm_exits_zero_within_grace(built: Built, served: Served, figure: F
     deadline = started + GRACEFUL_TIMEOUT_S + 5
     app_exit = None  # the server process gone; the container's exit adds buildah's teardown
     while time.monotonic() < deadline and served.proc.poll() is None:
-        if app_exit is None and not Path(f"/proc/{served.app_pid}").exists():
+        if app_exit is None and not psutil.pid_exists(served.app_pid):
             app_exit = time.monotonic() - started
         time.sleep(0.01)
     code = served.proc.poll()

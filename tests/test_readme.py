@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.options import CHOICES
@@ -125,30 +126,13 @@ def test_post_generation_message_says_what_the_targets_do(
     check_claims(targets, lines)
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (from /proc: make -> uv -> python)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
-
-
-def runs_module(pid: int, module: str) -> bool:
-    """Is `pid` a Python interpreter running `-m module` (not the `uv run` that started it)?"""
+def runs_module(process: psutil.Process, module: str) -> bool:
+    """Is it a Python interpreter running `-m module` (not the `uv run` that started it)?"""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    except OSError:
+        argv = process.cmdline()
+    except psutil.Error:  # exited meanwhile
         return False
-    return Path(argv[0]).name.startswith("python") and module in argv
+    return bool(argv) and Path(argv[0]).name.startswith("python") and module in argv
 
 
 def test_readme_worker_command_runs_and_stops_on_sigterm(
@@ -186,7 +170,8 @@ def test_readme_worker_command_runs_and_stops_on_sigterm(
                 continue
         assert status == httpx.codes.OK, log.read_text()[-4000:]
         module = f"{project.name.replace('-', '_')}.worker"
-        workers = [pid for pid in descendants(proc.pid) if runs_module(pid, module)]
+        below = psutil.Process(proc.pid).children(recursive=True)  # make -> uv -> python
+        workers = [process.pid for process in below if runs_module(process, module)]
         assert len(workers) == 1, workers
         os.kill(workers[0], signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, log.read_text()[-4000:]

@@ -28,6 +28,8 @@ Render = Callable[..., Path]
 Installed = tuple[Path, dict[str, str]]
 # Set by conftest for the whole run (xdist workers inherit it): one line per `make install`.
 INSTALL_LOG = "TEMPLATE_TEST_INSTALL_LOG"
+# Set by the Makefile's test target for both of its pytest runs (see `shared_base`).
+SHARED_INSTALLS = "TEMPLATE_TEST_SHARED_INSTALLS"
 
 
 @cache
@@ -119,6 +121,18 @@ def shared_installed(answers: Mapping[str, object], base: Path) -> Installed:
         root, env = installed(answers, home / "out")
         done.write_text(str(root))
     return root, env
+
+
+def shared_base(basetemp: Path) -> Path:
+    """Where the run keeps its shared installs.
+
+    `make test` runs pytest twice (the parallel suite, then the timing group alone) and names
+    one folder for both in SHARED_INSTALLS, so the timing group reuses the parallel run's
+    installs; otherwise the run's own folder, above each xdist worker's.
+    """
+    if shared := os.environ.get(SHARED_INSTALLS):
+        return Path(shared)
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
 
 
 @dataclass(frozen=True)

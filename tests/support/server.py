@@ -28,15 +28,19 @@ class Server:
         return self.log.read_text(errors="replace")
 
     def stop(self, timeout: float = 15) -> int:
-        """SIGTERM, as Kubernetes sends it; SIGKILL the group only if it does not exit in time."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        return self.process.returncode
+        return stop_group(self.process, timeout)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM, as Kubernetes sends it; SIGKILL the group only if it does not exit in time."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    return process.returncode
 
 
 @contextmanager

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
+import pytest
 from faststream import Context
 from faststream.message import StreamMessage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from {{ cookiecutter.package_name }}.events.broker import EventBus, Topology, create_broker
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
+from {{ cookiecutter.package_name }}.events.schemas import EVENT_TYPES, Event
+from {{ cookiecutter.package_name }}.items.events import ItemCreated, ItemDeleted
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import asyncapi
 from tests.broker import TestBroker
@@ -29,6 +31,18 @@ async def test_item_created_round_trips_through_the_broker() -> None:
         assert await bus.connected()
         await bus.publish(event)
     assert received == [event]
+
+
+def test_each_feature_event_is_registered_once_under_its_type() -> None:
+    """The relay decodes and the bus publishes by type: a second class for one type is refused."""
+    assert EVENT_TYPES["item.created"] is ItemCreated
+    assert EVENT_TYPES["item.deleted"] is ItemDeleted
+    with pytest.raises(TypeError, match="declared twice"):
+
+        class Impostor(Event):
+            event_type: ClassVar[str] = "item.created"
+
+    assert EVENT_TYPES["item.created"] is ItemCreated
 
 
 def test_asyncapi_documents_the_event_schemas() -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from {{ cookiecutter.package_name }}.api.deps import get_item_service
+from {{ cookiecutter.package_name }}.items.deps import get_item_service
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 
 

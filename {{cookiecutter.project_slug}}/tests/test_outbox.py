@@ -10,22 +10,28 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
-from httpx import AsyncClient
+from asgi_lifespan import LifespanManager
+from faststream.asgi import AsgiFastStream
+from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.package_name }} import worker as worker_module
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
-from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer
-from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, SENT, ItemStat, OutboxEvent
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
+from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING, SENT, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
-from {{ cookiecutter.package_name }}.events.schemas import Event, ItemCreated
+from {{ cookiecutter.package_name }}.events.schemas import Event
+from {{ cookiecutter.package_name }}.items.consumer import ItemStatsConsumer
+from {{ cookiecutter.package_name }}.items.counters import ItemStat
+from {{ cookiecutter.package_name }}.items.events import ItemCreated
+from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.worker import Heartbeat, Worker, serve_health
+from {{ cookiecutter.package_name }}.worker import Worker
 from tests.broker import MARKS, UNREACHABLE
 
 pytestmark = MARKS
@@ -240,25 +246,17 @@ async def test_consumer_applies_each_event_once(
 async def test_health_endpoint_follows_the_heartbeat() -> None:
     now = [0.0]
     heartbeat = Heartbeat(stale_after=10, clock=lambda: now[0])
-    server = await serve_health(0, heartbeat)
-    port = server.sockets[0].getsockname()[1]
+    app = AsgiFastStream(asgi_routes=health_routes(heartbeat))
 
-    async def probe() -> bytes:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = await reader.read()
-        writer.close()
-        return answer
+    async def probe() -> int:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://w") as client:
+            return (await client.get("/livez")).status_code
 
-    try:
-        assert (await probe()).startswith(b"HTTP/1.1 200")
-        now[0] = 11
-        assert (await probe()).startswith(b"HTTP/1.1 503")
-        heartbeat.beat()
-        assert heartbeat.alive()
-    finally:
-        server.close()
-        await server.wait_closed()
+    assert await probe() == 200
+    now[0] = 11
+    assert await probe() == 503
+    heartbeat.beat()
+    assert heartbeat.alive()
 
 
 async def test_worker_retries_an_unreachable_broker_until_stopped(settings: Settings) -> None:
@@ -266,11 +264,8 @@ async def test_worker_retries_an_unreachable_broker_until_stopped(settings: Sett
         update={"worker_health_port": 0, "broker_url": SecretStr(UNREACHABLE)}
     )
     worker = Worker.from_settings(unreachable)
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    await asyncio.sleep(0.8)
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    async with LifespanManager(worker.app(), shutdown_timeout=30):
+        await asyncio.sleep(0.8)
     assert worker.heartbeat.alive()
     gc.collect()
 
@@ -290,15 +285,46 @@ def test_main_prints_the_asyncapi_document(
     assert len(served) == 1
 
 
-async def test_serve_stops_on_sigterm(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_serve_stops_on_sigterm(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", "json")  # to this test's stdout, not an earlier test's
     started = asyncio.Event()
 
-    async def run(_self: Worker, stop: asyncio.Event) -> None:
+    async def connect(self: Worker) -> bool:
         started.set()
-        await stop.wait()
+        await self.stop.wait()
+        return False
 
-    monkeypatch.setattr(Worker, "run", run)
-    task = asyncio.create_task(worker_module.serve(settings))
-    await started.wait()
-    os.kill(os.getpid(), signal.SIGTERM)
-    await asyncio.wait_for(task, 5)
+    monkeypatch.setattr(Worker, "connect", connect)
+    # uvicorn re-raises SIGTERM once it has drained (main() turns that into exit 0): ignore it.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        task = asyncio.create_task(
+            worker_module.serve(settings.model_copy(update={"worker_health_port": 0}))
+        )
+        await started.wait()
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(task, 5)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "worker stopped" in capsys.readouterr().out
+
+
+async def test_a_crashed_relay_stops_the_worker(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", "json")  # to this test's stdout, not an earlier test's
+
+    async def connect(_self: Worker) -> bool:
+        return True
+
+    async def crash(*_args: object) -> None:
+        raise RuntimeError("relay bug")
+
+    monkeypatch.setattr(Worker, "connect", connect)
+    monkeypatch.setattr(OutboxRelay, "run", crash)
+    ephemeral = settings.model_copy(update={"worker_health_port": 0})
+    with pytest.raises(RuntimeError, match="relay bug"):
+        await asyncio.wait_for(worker_module.serve(ephemeral), 10)
+    assert "worker stopped" in capsys.readouterr().out  # drained and closed on the way out

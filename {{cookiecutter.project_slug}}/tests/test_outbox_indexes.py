@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.test_indexes import FILL_ITEMS, ON_POSTGRESQL, assert_index_scan, plan_of

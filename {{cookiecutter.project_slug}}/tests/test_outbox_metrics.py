@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from faststream.asgi import AsgiFastStream
+from httpx import ASGITransport, AsyncClient, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
 from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.models import DEAD, SENT, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
-from {{ cookiecutter.package_name }}.events.schemas import ItemDeleted
+from {{ cookiecutter.package_name }}.items.events import ItemDeleted
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.worker import Heartbeat, serve_health
 
 NOW = utcnow()
 
@@ -42,12 +43,11 @@ def samples(text: bytes) -> dict[tuple[str, str], float]:
     }
 
 
-async def scrape(port: int) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    answer = await reader.read()
-    writer.close()
-    return answer
+async def scrape(heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]]) -> Response:
+    """GET /metrics from the worker's routes, as its uvicorn serves them."""
+    app = AsgiFastStream(asgi_routes=health_routes(heartbeat, metrics))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://w") as client:
+        return await client.get("/metrics")
 
 
 async def test_backlog_counts_and_oldest_pending_age(
@@ -77,16 +77,10 @@ async def test_worker_serves_them_on_its_health_port(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     metrics = OutboxMetrics(sessions)
-    server = await serve_health(0, Heartbeat(stale_after=10), metrics.render)
-    try:
-        answer = await scrape(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200")
-    assert f"Content-Type: {CONTENT_TYPE_LATEST}".encode() in head
-    assert samples(body)[("outbox_events", "pending")] == 0
+    answer = await scrape(Heartbeat(stale_after=10), metrics.render)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == CONTENT_TYPE_LATEST
+    assert samples(answer.content)[("outbox_events", "pending")] == 0
 
 
 async def test_a_database_outage_fails_the_scrape_not_the_worker(
@@ -97,12 +91,7 @@ async def test_a_database_outage_fails_the_scrape_not_the_worker(
 
     configure_logging("INFO", "json")  # to this test's stdout
     heartbeat = Heartbeat(stale_after=10)
-    server = await serve_health(0, heartbeat, down)
-    try:
-        answer = await scrape(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
-    assert answer.startswith(b"HTTP/1.1 503")
+    answer = await scrape(heartbeat, down)
+    assert answer.status_code == 503
     assert "outbox metrics unavailable" in capsys.readouterr().out
     assert heartbeat.alive()

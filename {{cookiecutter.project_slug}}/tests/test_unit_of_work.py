@@ -17,8 +17,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     create_sessionmaker,
 )
 from {{ cookiecutter.package_name }}.errors import ConflictError
-from {{ cookiecutter.package_name }}.items.models import Item
-from {{ cookiecutter.package_name }}.items.repository import MAX_ID
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, Item
 from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.fakes import FakeUnitsOfWork

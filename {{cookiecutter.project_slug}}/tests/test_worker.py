@@ -23,14 +23,10 @@ from sqlalchemy import func, select, update
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.broker import Topology
-from {{ cookiecutter.package_name }}.events.consumer import ITEMS_CREATED
-from {{ cookiecutter.package_name }}.events.models import (
-    PENDING,
-    ItemStat,
-    OutboxEvent,
-    ProcessedEvent,
-)
+from {{ cookiecutter.package_name }}.events.models import PENDING, OutboxEvent, ProcessedEvent
 from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
+from {{ cookiecutter.package_name }}.items.consumer import ITEMS_CREATED
+from {{ cookiecutter.package_name }}.items.counters import ItemStat
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Worker
 from tests.broker import MARKS, REAL_BROKER_DEDUPES, UNREACHABLE, TestBroker, delete_names
@@ -56,14 +52,9 @@ def event_settings(settings: Settings) -> Settings:
 
 @asynccontextmanager
 async def running(worker: Worker) -> AsyncIterator[None]:
-    """Run the worker in the background; stop it and wait for a clean exit."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
+    """Run the worker's application through its lifespan, as uvicorn does; stop it cleanly."""
+    async with LifespanManager(worker.app(), startup_timeout=30, shutdown_timeout=30):
         yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def until(condition: Callable[[], bool], limit: float = 60) -> float:

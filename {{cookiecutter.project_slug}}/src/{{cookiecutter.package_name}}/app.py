@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.lifespan import lifespan_for
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.metrics import metrics_endpoint
 from {{ cookiecutter.package_name }}.observability.middleware import RequestContextMiddleware
-from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing, with_tracing
+from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 
@@ -44,7 +44,7 @@ def create_app(
         # pyproject.toml holds the description; a long one would overflow a line here.
         description=metadata("{{ cookiecutter.project_slug }}").get("Summary", ""),
         version="0.1.0",  # x-release-please-version
-        lifespan=with_tracing(lifespan_for(settings), tracing),
+        lifespan=lifespan_for(settings, tracing),
         # Request spans come from RequestContextMiddleware, metrics from Prometheus.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )

@@ -1,16 +1,13 @@
-"""Process-wide resources: created once at start-up, closed once at shutdown."""
+"""Process-wide resources (`resources.Resources`): created once at start-up, closed at shutdown."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from {{ cookiecutter.package_name }}.cache import Cache, CacheCheck
 from {{ cookiecutter.package_name }}.db.engine import (
     ReadRouter,
     Sessions,
@@ -19,28 +16,20 @@ from {{ cookiecutter.package_name }}.db.engine import (
 )
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import open_cache
+from {{ cookiecutter.package_name }}.observability.tracing import Tracing
+from {{ cookiecutter.package_name }}.resources import Resources
 from {{ cookiecutter.package_name }}.settings import Settings
 
 GC_YOUNG_THRESHOLD = 100_000  # allocations between young-generation collections
 
 
-@dataclass(slots=True)
-class Resources:
-    """What request handlers may use; reached through `api.deps`, never through globals."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: Sessions
-    cache: Cache
-    schema: SchemaTarget
-    cache_check: CacheCheck | None = None
-    started: bool = False  # latched by /startupz once the schema is at this build's head
-
-
 def lifespan_for(
-    settings: Settings,
+    settings: Settings, tracing: Tracing | None = None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Resources]]]:
-    """Build the lifespan for one settings object (the app factory passes its own)."""
+    """Build the lifespan for one settings object (the app factory passes its own).
+
+    With `tracing`, client spans are switched on once the resources exist, off at shutdown.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -73,7 +62,8 @@ def lifespan_for(
                 # (2,000) the young generation was collected every few requests, ~25 us per
                 # request under load.
                 gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-                yield {"resources": resources}
+                with tracing.instrumenting([engine]) if tracing else nullcontext():
+                    yield {"resources": resources}
         finally:
             if replica_engine is not None:
                 await replica_engine.dispose()

@@ -2,10 +2,11 @@
 
 One process relays the transactional outbox to the broker and runs the event consumers; run
 as many as you like (PostgreSQL row locks keep relays from sending one row twice at once).
-It serves `/livez` and `/readyz` on WORKER_HEALTH_PORT for the chart's probes: both fail
-when the relay loop has not turned for longer than its longest backoff; `/metrics` there
-reports the outbox backlog (events/metrics.py). `... worker asyncapi`
-prints the AsyncAPI document of the events instead.
+It is FastStream's ASGI application, served by uvicorn on WORKER_HEALTH_PORT: `/livez` and
+`/readyz` for the chart's probes fail when the relay loop has not turned for longer than its
+longest backoff; `/metrics` reports the outbox backlog (events/metrics.py). uvicorn handles
+SIGTERM; FastStream's lifespan hooks start the relay once the broker is up and drain it
+before the broker stops. `... worker asyncapi` prints the AsyncAPI document of the events.
 """
 
 from __future__ import annotations
@@ -14,85 +15,29 @@ import asyncio
 import contextlib
 import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+import uvicorn
+from faststream.asgi import AsgiFastStream
 from faststream.specification import AsyncAPI
-from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from {{ cookiecutter.package_name }}.__main__ import exit_cleanly
 from {{ cookiecutter.package_name }}.db.engine import create_engine, create_sessionmaker
 from {{ cookiecutter.package_name }}.events.broker import Broker, EventBus, Topology, create_broker
-from {{ cookiecutter.package_name }}.events.consumer import ItemStatsConsumer, register
+from {{ cookiecutter.package_name }}.events.health import Heartbeat, health_routes
 from {{ cookiecutter.package_name }}.events.metrics import OutboxMetrics
 from {{ cookiecutter.package_name }}.events.relay import OutboxRelay, RetryPolicy
+from {{ cookiecutter.package_name }}.items.consumer import ItemStatsConsumer, register
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.observability.tracing import configure_tracing
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
 logger = structlog.get_logger(__name__)
-
-
-class Heartbeat:
-    """Time of the relay loop's last turn; the health endpoints read it."""
-
-    def __init__(self, stale_after: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._stale_after = stale_after
-        self._clock = clock
-        self._last = clock()
-
-    def beat(self) -> None:
-        """Called by the relay loop on every turn."""
-        self._last = self._clock()
-
-    def alive(self) -> bool:
-        """False when the loop has been stuck longer than it ever sleeps."""
-        return self._clock() - self._last < self._stale_after
-
-
-async def serve_health(
-    port: int, heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None = None
-) -> asyncio.Server:
-    """A minimal HTTP/1.1 endpoint: `/metrics` for Prometheus, else the heartbeat's state.
-
-    Any other path answers 200 while the heartbeat is fresh, 503 otherwise.
-    """
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError):
-            async with asyncio.timeout(5):
-                request = await reader.readuntil(b"\r\n\r\n")
-            target = [*request.split(b" ", 2), b"", b""][1].split(b"?")[0]
-            status, body, kind = await _respond(target, heartbeat, metrics)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            await writer.drain()
-        writer.close()
-
-    return await asyncio.start_server(answer, "0.0.0.0", port)  # noqa: S104 - the pod's probes  # nosec B104
-
-
-async def _respond(
-    target: bytes, heartbeat: Heartbeat, metrics: Callable[[], Awaitable[bytes]] | None
-) -> tuple[str, bytes, str]:
-    """Status line, body and content type for one request path."""
-    if target == b"/metrics" and metrics is not None:
-        try:
-            return "200 OK", await metrics(), CONTENT_TYPE_LATEST
-        except (SQLAlchemyError, OSError) as exc:
-            logger.warning("outbox metrics unavailable", error=str(exc))
-            return "503 Service Unavailable", b"database unavailable\n", "text/plain"
-    if heartbeat.alive():
-        return "200 OK", b"ok\n", "text/plain"
-    return "503 Service Unavailable", b"stale\n", "text/plain"
 
 
 @dataclass
@@ -107,6 +52,9 @@ class Worker:
     policy: RetryPolicy
     heartbeat: Heartbeat
     metrics: OutboxMetrics
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    relaying: asyncio.Task[None] | None = field(default=None, init=False)
+    exit: Callable[[], object] = field(default=lambda: None, init=False)  # set by `serve`
 
     @classmethod
     def from_settings(cls, settings: Settings, broker: Broker | None = None) -> Worker:
@@ -126,31 +74,19 @@ class Worker:
         metrics = OutboxMetrics(sessionmaker)
         return cls(settings, engine, bus, consumer, relay, policy, heartbeat, metrics)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Serve health, connect (retrying), then relay until `stop` is set; close everything."""
-        server = await serve_health(
-            self.settings.worker_health_port, self.heartbeat, self.metrics.render
-        )
-        try:
-            if await self._connect(stop):
-                await self.bus.prepare()
-                logger.info("worker started", prefix=self.settings.events_prefix)
-                await self.relay.run(stop, self.settings.outbox_poll_seconds, self.heartbeat.beat)
-        finally:
-            server.close()
-            await server.wait_closed()
-            await self.bus.broker.stop()
-            await self.engine.dispose()
-            logger.info("worker stopped")
+    def app(self) -> AsgiFastStream:
+        """FastStream's ASGI application of this worker: health routes and lifespan hooks."""
+        return WorkerApp(self)
 
-    async def _connect(self, stop: asyncio.Event) -> bool:
+    async def connect(self) -> bool:
         """Start the broker (and the consumers) with backoff; False if stopped first."""
         attempt = 0
-        while not stop.is_set():
+        while not self.stop.is_set():
             self.heartbeat.beat()
             try:
-                if not await _unless_stopped(self.bus.broker.start(), stop):
+                if not await _unless_stopped(self.bus.broker.start(), self.stop):
                     return False
+                await self.bus.prepare()
             except Exception as exc:  # noqa: BLE001 - each client library raises its own errors
                 attempt += 1
                 delay = self.policy.delay(attempt)
@@ -158,10 +94,60 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self.bus.broker.stop()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
+                    await asyncio.wait_for(self.stop.wait(), delay)
             else:
                 return True
         return False
+
+    async def start_relay(self) -> None:
+        """After the broker is up: relay in the background until `stop` is set."""
+        if self.stop.is_set():
+            return  # stopped while connecting
+        logger.info("worker started", prefix=self.settings.events_prefix)
+        poll = self.settings.outbox_poll_seconds
+        self.relaying = asyncio.create_task(self.relay.run(self.stop, poll, self.heartbeat.beat))
+        # A loop that ends unasked has crashed: stop serving, `serve` then raises its error.
+        self.relaying.add_done_callback(lambda _: self.stop.is_set() or self.exit())
+
+    async def drain(self) -> None:
+        """Before the broker stops: end the relay's current batch, then its loop."""
+        self.stop.set()
+        if self.relaying is not None:
+            await asyncio.wait({self.relaying})
+
+    async def close(self) -> None:
+        """After the broker stopped: close the database pool."""
+        await self.engine.dispose()
+        logger.info("worker stopped")
+
+
+class WorkerApp(AsgiFastStream):
+    """The worker as FastStream's application; only how the broker is started is our own."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(
+            worker.bus.broker,
+            asgi_routes=health_routes(worker.heartbeat, worker.metrics.render),
+            logger=None,  # structlog lines of our own: worker started / stopped
+            after_startup=[worker.start_relay],
+            on_shutdown=[worker.drain],
+            after_shutdown=[worker.close],
+            specification=specification(),
+        )
+        self._worker = worker
+
+    async def _start_broker(self) -> None:
+        """FastStream's own start fails on an unreachable broker; the outbox lets us retry."""
+        await self._worker.connect()
+
+
+def specification() -> AsyncAPI:
+    """The AsyncAPI document's header; FastStream adds each publisher and subscriber to it."""
+    return AsyncAPI(
+        title={{ cookiecutter.project_name | tojson | replace('\\"', '\\u0022') }},
+        version="0.1.0",
+        description="Events of {{ cookiecutter.project_slug }}; payloads are pydantic models.",
+    )
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
@@ -184,23 +170,26 @@ async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event
 
 def asyncapi(settings: Settings) -> str:
     """The AsyncAPI 3 document of every event the service publishes and consumes."""
-    worker = Worker.from_settings(settings)
-    spec = AsyncAPI(
-        worker.bus.broker,
-        title={{ cookiecutter.project_name | tojson | replace('\\"', '\\u0022') }},
-        version="0.1.0",
-        description="Events of {{ cookiecutter.project_slug }}; payloads are pydantic models.",
-    )
-    return spec.to_specification().to_json()
+    return Worker.from_settings(settings).app().schema.to_specification().to_json()
 
 
 async def serve(settings: Settings) -> None:
-    """Run the worker until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await Worker.from_settings(settings).run(stop)
+    """Serve the worker's application until SIGTERM or SIGINT (uvicorn's signal handling)."""
+    worker = Worker.from_settings(settings)
+    config = uvicorn.Config(
+        worker.app(),
+        host="0.0.0.0",  # noqa: S104 - the pod's probes  # nosec B104
+        port=settings.worker_health_port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    worker.exit = lambda: setattr(server, "should_exit", True)
+    await server.serve()
+    if worker.relaying is not None and worker.relaying.done():
+        worker.relaying.result()  # a crashed relay exits non-zero, with its traceback
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     configure_logging(settings.log_level, settings.log_format)
     configure_tracing(settings.service_name)  # global provider for the broker's spans, if set
+    for signum in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises it once drained: exit 0
+        signal.signal(signum, exit_cleanly)
     asyncio.run(serve(settings))
 
 

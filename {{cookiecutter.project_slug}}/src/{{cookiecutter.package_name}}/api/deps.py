@@ -1,9 +1,9 @@
-"""Request-scoped dependencies as `Annotated` aliases.
+"""Request-scoped dependencies shared by every feature, as `Annotated` aliases.
 
-Each is one `async def` reading `request.state`: FastAPI runs plain `def` dependencies in a
-thread pool, and every nested or generator dependency adds its own resolution step to every
-request. Transactions are not opened here but by the use case (`db.engine.Sessions`), so a
-request that never reaches the database (a cache hit) never opens one.
+Each is one `async def`: FastAPI runs plain `def` dependencies in a thread pool, and every
+nested or generator dependency adds its own resolution step to every request. A feature builds
+its own dependencies (`items/deps.py`) on `resources_of`, the one typed read of the request
+state the lifespan filled.
 """
 
 from __future__ import annotations
@@ -12,24 +12,17 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from {{ cookiecutter.package_name }}.items.cursor import codec_for
-from {{ cookiecutter.package_name }}.items.service import ItemService
-from {{ cookiecutter.package_name }}.lifespan import Resources
+from {{ cookiecutter.package_name }}.resources import Resources
 
 
-async def get_resources(request: Request) -> Resources:
-    """The process-wide resources the lifespan created."""
+def resources_of(request: Request) -> Resources:
+    """The process-wide resources the lifespan created (Starlette's request state is untyped)."""
     return cast("Resources", request.state.resources)
 
 
+async def get_resources(request: Request) -> Resources:
+    """The process-wide resources, as a dependency."""
+    return resources_of(request)
+
+
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-
-
-async def get_item_service(request: Request) -> ItemService:
-    """Item use cases over this app's database and cache."""
-    resources = cast("Resources", request.state.resources)
-    cursors = codec_for(resources.settings.cursor_secret.get_secret_value())
-    return ItemService(resources.sessions, resources.cache, cursors)
-
-
-ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

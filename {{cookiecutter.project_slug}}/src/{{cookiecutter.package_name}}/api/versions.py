@@ -9,6 +9,7 @@ it: successes, problems answered by handlers or middleware (404, 405, 413, 422..
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from enum import Enum
@@ -26,8 +27,6 @@ from {{ cookiecutter.package_name }}.api.responses import documented_responses
 NO_CONTENT = 204
 DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
 
-# path, endpoint, HTTP method, success status, the error statuses only this operation has
-Route = tuple[str, Callable[..., Any], str, int, tuple[int, ...]]
 DEPRECATED_PREFIX = "/api/v1"
 SUCCESSOR_PREFIX = "/api/v2"
 # Characters a URI path keeps as they are (RFC 3986 pchar and "/"); the rest is %-encoded.
@@ -36,6 +35,18 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 # Where the notice waits in the scope for the 500 handler, which answers outside this layer.
 SCOPE_KEY = "deprecation_notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One operation of a version, as its router lists it (`ROUTES`)."""
+
+    path: str
+    method: str
+    endpoint: Callable[..., Any]
+    status_code: int
+    # The error statuses of this operation besides those every one has (documented_responses).
+    errors: tuple[int, ...] = ()
 
 
 def is_deprecated(path: str) -> bool:
@@ -87,17 +98,17 @@ def add_version(
 ) -> None:
     """Add one version's routes to the app itself (`app.py` says why not through a router)."""
     tags: list[str | Enum] = [tag]
-    for path, endpoint, method, status_code, errors in routes:
+    for route in routes:
         app.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            status_code=status_code,
+            route.path,
+            route.endpoint,
+            methods=[route.method],
+            status_code=route.status_code,
             # A 204 has no body, so no Content-Type either (JSONResponse would set one).
-            response_class=Response if status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
+            response_class=Response if route.status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
             tags=tags,
             deprecated=deprecated,
-            responses=documented_responses(status_code, errors, deprecated=deprecated),
+            responses=documented_responses(route.status_code, route.errors, deprecated=deprecated),
         )
 
 

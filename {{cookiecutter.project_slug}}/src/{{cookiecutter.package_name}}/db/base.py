@@ -1,4 +1,7 @@
-"""Declarative base with a naming convention, so migrations name constraints predictably."""
+"""Declarative base with a naming convention, so migrations name constraints predictably.
+
+The shared kernel of every feature's tables (`items.models`, `events.models`): no feature imported.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from {{ cookiecutter.package_name }}.clock import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,11 +25,6 @@ class Base(DeclarativeBase):
     """Base for every ORM model of the service."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    """Timestamps are always timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.events.models import DEAD, PENDING
 from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
 

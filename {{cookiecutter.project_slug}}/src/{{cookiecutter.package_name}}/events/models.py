@@ -1,4 +1,7 @@
-"""Tables of the event machinery: the transactional outbox and the consumers' bookkeeping."""
+"""Tables of the event machinery: the transactional outbox and the consumers' bookkeeping.
+
+A consumer's own tables live with its feature (`items/counters.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from {{ cookiecutter.package_name }}.db.base import Base, UTCDateTime, utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
+from {{ cookiecutter.package_name }}.db.base import Base, UTCDateTime
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -46,12 +50,3 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ItemStat(Base):
-    """The example consumer's effect: counters that a duplicate delivery would inflate."""
-
-    __tablename__ = "item_stats"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.events.models import DEAD, SENT, OutboxEvent
 from {{ cookiecutter.package_name }}.events.outbox import OutboxRepository
 from {{ cookiecutter.package_name }}.events.schemas import EVENT_TYPES, Event

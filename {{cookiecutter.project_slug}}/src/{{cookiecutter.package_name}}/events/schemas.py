@@ -2,17 +2,24 @@
 
 Contracts only grow: add optional fields, never rename or remove one; a breaking change is a
 new event type. Consumers dedupe on `event_id`, because delivery is at least once.
+
+Each feature declares its own events next to its rules (`items/events.py`); this package stays
+generic and never imports a feature. `EVENT_TYPES` learns an event type when its class is
+defined, as `Base.metadata` learns a table: the worker imports every feature's events before
+it builds the bus and the relay, which read the registry.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from {{ cookiecutter.package_name }}.db.base import utcnow
+from {{ cookiecutter.package_name }}.clock import utcnow
+
+EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 class Event(BaseModel):
@@ -24,23 +31,11 @@ class Event(BaseModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     occurred_at: datetime = Field(default_factory=utcnow)
 
-
-class ItemCreated(Event):
-    """Emitted once per created item, in the transaction that created it."""
-
-    event_type: ClassVar[str] = "item.created"
-
-    item_id: int
-    name: str
-    price_cents: int
-
-
-class ItemDeleted(Event):
-    """Emitted once per deleted item, in the transaction that deleted it."""
-
-    event_type: ClassVar[str] = "item.deleted"
-
-    item_id: int
-
-
-EVENT_TYPES: dict[str, type[Event]] = {e.event_type: e for e in (ItemCreated, ItemDeleted)}
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:  # noqa: ANN401 - pydantic's hook
+        """Register the event type; two classes claiming one type is a programming error."""
+        super().__pydantic_init_subclass__(**kwargs)
+        known = EVENT_TYPES.setdefault(cls.event_type, cls)
+        if known is not cls:
+            msg = f"event type {cls.event_type!r} is declared twice: {known} and {cls}"
+            raise TypeError(msg)

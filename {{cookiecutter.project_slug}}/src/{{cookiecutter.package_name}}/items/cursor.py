@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 
 from {{ cookiecutter.package_name }}.errors import InvalidInputError
-from {{ cookiecutter.package_name }}.items.repository import MAX_ID, MIN_ID
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID
 
 TAG_BYTES = 16  # 128 bits: ample against forgery, and the cursor stays under 64 characters
 _ID = re.compile(rb"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also accepts "²"

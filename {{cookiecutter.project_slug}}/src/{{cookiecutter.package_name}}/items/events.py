@@ -1,12 +1,34 @@
-"""The domain events of items, staged in the unit of work's outbox (messaging is on)."""
+"""The domain events of items, and how a use case stages them in its unit of work's outbox.
+
+Only generated with messaging on (items/events_none.py otherwise); defining the classes
+registers their types with the event machinery (`events.schemas.EVENT_TYPES`).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from {{ cookiecutter.package_name }}.events.outbox import EventOutbox
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated, ItemDeleted
+from {{ cookiecutter.package_name }}.events.schemas import Event
 from {{ cookiecutter.package_name }}.items.models import Item
+
+
+class ItemCreated(Event):
+    """Emitted once per created item, in the transaction that created it."""
+
+    event_type: ClassVar[str] = "item.created"
+
+    item_id: int
+    name: str
+    price_cents: int
+
+
+class ItemDeleted(Event):
+    """Emitted once per deleted item, in the transaction that deleted it."""
+
+    event_type: ClassVar[str] = "item.deleted"
+
+    item_id: int
 
 
 class EventStaging(Protocol):

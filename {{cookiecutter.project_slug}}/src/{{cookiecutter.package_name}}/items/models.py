@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from {{ cookiecutter.package_name }}.db.base import Base, TimestampMixin
 
+MIN_ID, MAX_ID = 1, 2**63 - 1  # the id column is a BIGINT
+
 
 class Item(TimestampMixin, Base):
     """A sellable item; prices are integer cents so money never goes through floats."""

@@ -9,9 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.errors import ConflictError
-from {{ cookiecutter.package_name }}.items.models import Item
-
-MIN_ID, MAX_ID = 1, 2**63 - 1  # the id column is a BIGINT
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item
 
 
 class ItemRepository:

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from {{ cookiecutter.package_name }}.api.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.api.versions import Route
+from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
-from {{ cookiecutter.package_name }}.observability.metrics import ITEMS_CREATED
 
 PATH = "/api/v1/items"
 ITEM_PATH = "/api/v1/items/{item_id}"
@@ -43,7 +42,6 @@ async def list_items(
 async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
     """Create an item; 409 when the name is taken."""
     item = await service.create(body.name, body.description, body.price_in_cents())
-    ITEMS_CREATED.inc()
     return to_v1(item)
 
 
@@ -57,10 +55,9 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
     await service.delete(item_id)
 
 
-# The last element: error statuses of the operation besides those every one has.
-ROUTES: list[Route] = [
-    (PATH, list_items, "GET", status.HTTP_200_OK, ()),
-    (PATH, create_item, "POST", status.HTTP_201_CREATED, (400, 409, 415)),
-    (ITEM_PATH, get_item, "GET", status.HTTP_200_OK, (404,)),
-    (ITEM_PATH, delete_item, "DELETE", status.HTTP_204_NO_CONTENT, (404,)),
+ROUTES = [
+    Route(PATH, "GET", list_items, status.HTTP_200_OK),
+    Route(PATH, "POST", create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
+    Route(ITEM_PATH, "GET", get_item, status.HTTP_200_OK, errors=(404,)),
+    Route(ITEM_PATH, "DELETE", delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
 ]

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
@@ -23,6 +24,10 @@ def record_format(model: type[BaseModel]) -> str:
     """Short hash of a cached model's JSON schema: it changes whenever the shape does."""
     schema = json.dumps(model.model_json_schema(), sort_keys=True)
     return hashlib.sha256(schema.encode()).hexdigest()[:8]
+
+
+# A business metric, counted where the rule is: once per committed create, whatever the API version.
+ITEMS_CREATED = Counter("items_created", "Items created through the API.")
 
 
 # Part of every item key: entries of an older shape are never read, so no flush on deploy.
@@ -49,6 +54,7 @@ class ItemService:
                 Item(name=name.strip(), description=description, price_cents=price_cents)
             )
             record_created(unit, item)
+        ITEMS_CREATED.inc()
         return ItemRecord.model_validate(item)
 
     async def get(self, item_id: int) -> ItemRecord:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +20,6 @@ ACTIVE_REQUESTS = Gauge(
     "Number of HTTP server requests in flight.",
     ("http_request_method",),
 )
-ITEMS_CREATED = Counter("items_created", "Items created through the API.")
 
 
 async def metrics_endpoint(_request: Request) -> Response:

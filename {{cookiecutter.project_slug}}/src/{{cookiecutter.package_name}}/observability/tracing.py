@@ -13,11 +13,10 @@ contrib instrumentations of SQLAlchemy, httpx and the cache client (infrastructu
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -32,7 +31,6 @@ from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cac
     instrument_cache_client,
     uninstrument_cache_client,
 )
-from {{ cookiecutter.package_name }}.lifespan import Resources
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 # Spans per export, unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says otherwise. With the SDK's 512
@@ -42,8 +40,6 @@ ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_
 EXPORT_BATCH_SIZE = 128
 # Stable HTTP semantic conventions (http.request.method, http.route, ...) for spans and metrics.
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Resources]]]
 
 
 def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
@@ -75,19 +71,26 @@ class Tracing:
     """One tracer provider and the instrumentations that use it; undone by `shutdown`."""
 
     provider: TracerProvider
-    _engines: list[AsyncEngine] = field(default_factory=list)
 
     def tracer(self) -> Tracer:
         """The tracer of the request spans."""
         return self.provider.get_tracer("{{ cookiecutter.package_name }}")
 
-    def instrument_resources(self, resources: Resources) -> None:
-        """Client spans for database queries, outbound HTTP and cache calls."""
-        self._engines = [resources.engine]
+    @contextmanager
+    def instrumenting(self, engines: Sequence[AsyncEngine]) -> Iterator[None]:
+        """Client spans while the block runs (the app's lifespan); undone by `shutdown` after."""
+        self.instrument(engines)
+        try:
+            yield
+        finally:
+            self.shutdown()
+
+    def instrument(self, engines: Sequence[AsyncEngine]) -> None:
+        """Client spans for queries on these engines, outbound HTTP and cache calls."""
         # skip_dep_check: the package still declares sqlalchemy<2.1, but the cursor events it
         # hooks are unchanged in 2.1 (tests/test_tracing.py proves the query span).
         SQLAlchemyInstrumentor().instrument(
-            engines=[engine.sync_engine for engine in self._engines],
+            engines=[engine.sync_engine for engine in engines],
             tracer_provider=self.provider,
             skip_dep_check=True,
         )
@@ -125,20 +128,3 @@ def configure_tracing(
     if exporter is None:
         trace.set_tracer_provider(provider)
     return Tracing(provider)
-
-
-def with_tracing(lifespan: Lifespan, tracing: Tracing | None) -> Lifespan:
-    """Wrap the app's lifespan: instrument its resources once they exist, undo at shutdown."""
-    if tracing is None:
-        return lifespan
-
-    @asynccontextmanager
-    async def traced(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
-        async with lifespan(app) as state:
-            tracing.instrument_resources(state["resources"])
-            try:
-                yield state
-            finally:
-                tracing.shutdown()
-
-    return traced

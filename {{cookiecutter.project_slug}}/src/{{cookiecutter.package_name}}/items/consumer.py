@@ -1,5 +1,7 @@
 """The example consumer: counts created items, exactly once per event despite redelivery.
 
+The worker subscribes it (`register`); the machinery it runs on is generic (`events/`).
+
 Brokers deliver at least once (and the relay may publish twice after a crash), so the
 consumer records each `event_id` it applied in `processed_events`, in the same transaction as
 its effect: a duplicate finds its id there and changes nothing.
@@ -16,8 +18,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.package_name }}.events.broker import EventBus
-from {{ cookiecutter.package_name }}.events.models import ItemStat, ProcessedEvent
-from {{ cookiecutter.package_name }}.events.schemas import ItemCreated
+from {{ cookiecutter.package_name }}.events.models import ProcessedEvent
+from {{ cookiecutter.package_name }}.items.counters import ItemStat
+from {{ cookiecutter.package_name }}.items.events import ItemCreated
 
 logger = structlog.get_logger(__name__)
 CONSUMER = "item-stats"
