@@ -223,7 +223,7 @@ def contents_table(readme: str) -> list[tuple[str, list[str]]]:
 
 
 def test_template_readme_contents_table_names_files_that_exist(render: Render) -> None:
-    """Every file, folder and make target the table names is in a generated project.
+    """Every file, folder, make target and file section the table names is in a generated project.
 
     Rendered with ci=both: the table names GitHub's and GitLab's files; everything else it
     names is in the default answers.
@@ -236,9 +236,14 @@ def test_template_readme_contents_table_names_files_that_exist(render: Render) -
     missing = []
     for practice, names in table:
         assert names, f"no file named for {practice!r}"
+        path = project
         for name in names:
             if name.startswith("make "):
                 missing += [f"{practice}: make {t}" for t in name.split()[1:] if t not in targets]
+                continue
+            if name.startswith("[") and name.endswith("]"):  # a section of the file before it
+                if not path.is_file() or f"\n{name}\n" not in f"\n{path.read_text()}":
+                    missing.append(f"{practice}: {name} in {path.relative_to(project)}")
                 continue
             rel = name.replace("<package>", project.name.replace("-", "_"))
             path = project / rel.replace("<slug>", project.name)
