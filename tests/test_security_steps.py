@@ -199,14 +199,10 @@ def test_openapi_snapshot_and_v1_breaking_change_check(project: Project, figure:
 
         # A compatible addition to v2: a new optional field. Not breaking, but still a change
         # the snapshot check reports until `make openapi` refreshes the committed file.
-        schemas.write_text(
-            source.replace(
-                "    price_cents: int\n    created_at: datetime\n",
-                "    price_cents: int\n    currency: str = 'EUR'\n    created_at: datetime\n",
-                1,
-            )
-        )
-        assert "currency" in schemas.read_text()
+        v2_doc = '    """v2 representation: integer cents and timestamps."""\n'
+        added = source.replace(v2_doc, f"{v2_doc}\n    currency: str = 'EUR'\n", 1)
+        assert added != source, "ItemV2 not found: the v2 addition would test nothing"
+        schemas.write_text(added)
         compatible = run_unchecked([*breaking, "openapi.json"], project)
         assert compatible.returncode == 0, compatible.stderr
         assert project.make("openapi-check", check=False).returncode != 0
