@@ -106,8 +106,8 @@ def test_a_one_second_token_is_replaced_once_it_runs_out(
     helper: ModuleType, oidc_provider: OpenIDProvider
 ) -> None:
     async def main(auth: Any, called: Downstream) -> None:
-        assert await calls(auth, called, 2) == [200, 200]  # well inside the first 0.9 s
-        await asyncio.sleep(1.0)
+        assert await calls(auth, called, 1) == [200]
+        await asyncio.sleep(1.0)  # the provider's expires_in; the helper's margin is 0.1 s of it
         assert await calls(auth, called, 1) == [200]
 
     with downstream(f"{oidc_provider.issuer}/token") as called:
@@ -115,10 +115,9 @@ def test_a_one_second_token_is_replaced_once_it_runs_out(
             f"{called.url}/token", "expiring", secret("expiring"), resource=RESOURCE
         )
         asyncio.run(main(auth, called))
-    first, again, fresh = called.bearer_tokens()
+    first, fresh = called.bearer_tokens()
     assert called.token_requests == 2
-    assert first == again != fresh
-    lifetimes = [claims(oidc_provider, t, verify_exp=False) for t in (first, fresh)]
+    lifetimes = [claims(oidc_provider, token, verify_exp=False) for token in (first, fresh)]
     assert [token["exp"] - token["iat"] for token in lifetimes] == [1, 1]
     assert lifetimes[1]["iat"] > lifetimes[0]["iat"]
 

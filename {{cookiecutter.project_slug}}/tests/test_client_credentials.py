@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -240,6 +241,18 @@ async def test_a_refusal_raises_with_the_error_code_but_not_the_secret(
     assert isinstance(raised.value, httpx.HTTPError)
     assert raised.value.request.url == TOKEN_URL
     assert world.seen == []  # nothing was sent without a token
+
+
+async def test_an_unreachable_token_endpoint_raises_httpx_own_error() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        token_url = f"http://127.0.0.1:{probe.getsockname()[1]}/token"
+    auth = ClientCredentials(token_url, CLIENT_ID, SECRET)
+    async with httpx.AsyncClient(auth=auth, timeout=2) as client, asyncio.timeout(10):
+        for _ in range(2):  # the second call would hang if the failed fetch kept the lock
+            with pytest.raises(httpx.ConnectError) as raised:
+                await client.get(f"{RESOURCE}/items")
+            assert raised.value.request.url == token_url
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,12 @@ it no longer trusts) fetches a fresh token and sends the request once more.
         )
         response = await items.get("/api/v2/items")
 
-Nothing here logs; error messages name the token endpoint, the client id and the endpoint's
-error code, never the secret or a token. Only ``httpx.AsyncClient`` is supported: the cache is
-guarded by an ``asyncio.Lock``.
+A refusal or a garbled answer from the token endpoint raises ``TokenRequestError`` (an
+``httpx.HTTPError``); an unreachable one, httpx's own transport error for the token URL. Nothing
+here logs; messages name the endpoint, the client id and the endpoint's OAuth error code, never
+the secret or a token. Call ``raise_for_status()`` on the answer rather than in a response event
+hook, which would see a 401 before the retry. Only ``httpx.AsyncClient`` is supported: the cache
+is guarded by an ``asyncio.Lock``.
 """
 
 from __future__ import annotations
