@@ -127,6 +127,7 @@ async def test_probes_and_metrics_need_no_token(anonymous: AsyncClient) -> None:
         ({"iss": "https://impostor.example.test"}, "not valid for this service"),
         ({"sub": None}, "not valid for this service"),
         ({"iat": "yesterday"}, "not valid for this service"),
+        ({"iat": int(time.time()) + 600}, "not valid yet"),
     ],
 )
 async def test_claims_outside_the_rules_are_401(
@@ -173,16 +174,27 @@ def forged(identity_provider: LocalIdentityProvider) -> dict[str, str]:
         # HS256 keyed with the public key: the classic algorithm-confusion attack.
         "confused": hs256(claims, public_pem, key.kid),
         "impostor": identity_provider.token(key=impostor),
+        "alg list": unsigned({"alg": ["RS256"], "kid": key.kid}, payload),
+        "kid number": unsigned({"alg": "RS256", "kid": 7}, payload),
+        "header array": f"{b64(b'[1, 2]')}.{payload}.{'A' * 342}",
+        "header not json": f"{b64(b'{')}.{payload}.{'A' * 342}",
+        "huge": "A" * 7000,
         "unknown kid": identity_provider.token(key=SigningKey()),
     }
 
 
+def b64(data: bytes) -> str:
+    """Base64url without padding, as JOSE writes every part."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(header: dict[str, Any], payload: str) -> str:
+    """A token whose header says anything, with a signature of the right size."""
+    return f"{b64(json.dumps(header).encode())}.{payload}.{'A' * 342}"
+
+
 def hs256(claims: dict[str, Any], secret: bytes, kid: str) -> str:
     """PyJWT refuses a PEM as an HMAC secret, so the attacker signs by hand."""
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
     body = b64(json.dumps(claims).encode())
     signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()

@@ -90,7 +90,7 @@ class TokenVerifier:
         except PyJWTError:
             raise InvalidTokenError("The access token is malformed.") from None
         algorithm, kid = header.get("alg"), header.get("kid")
-        if algorithm not in self.algorithms:
+        if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise InvalidTokenError("The access token's signing algorithm is not accepted.")
         if not isinstance(kid, str):
             raise InvalidTokenError("The access token names no signing key.")
