@@ -20,12 +20,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from httpx import ASGITransport, AsyncClient, Response
 from prometheus_client import REGISTRY
+from scripts.local_idp import LocalIdentityProvider, SigningKey, local_identity_provider
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from tests.identity import LocalIdentityProvider, SigningKey, local_identity_provider
 
 PROBES = {"/livez", "/readyz", "/startupz", "/metrics"}
 DOCS = {"/docs", "/docs/oauth2-redirect"}  # the pages; /openapi.json is not an APIRoute
