@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -29,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.cache import cache_overrides, forget_cached_entries  # noqa: F401 - autouse fixture
+from tests.clients import app_client
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable `Settings` would read (pydantic-settings matches names case-insensitively).
@@ -195,10 +195,5 @@ async def client(app: FastAPI, bearer: dict[str, str]) -> AsyncIterator[AsyncCli
 
     It sends a token with every scope; tests/test_auth.py covers requests without one.
     """
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as http,
-    ):
+    async with app_client(app, bearer) as http:
         yield http

@@ -18,7 +18,6 @@ from typing import Any
 
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -30,6 +29,7 @@ from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBES = {"/livez", "/readyz", "/startupz", "/metrics"}
@@ -70,10 +70,7 @@ def fetches(outcome: str) -> float:
 @pytest.fixture
 async def anonymous(app: FastAPI) -> AsyncIterator[AsyncClient]:
     """A client that sends no token of its own."""
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
-    ):
+    async with app_client(app) as http:
         yield http
 
 
@@ -276,10 +273,7 @@ async def refreshing(
             update={"oidc_issuer": own_provider.issuer, "oidc_jwks_refresh_seconds": REFRESH}
         )
     )
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
-    ):
+    async with app_client(app) as http:
         yield http
 
 
@@ -325,10 +319,7 @@ async def test_local_mode_runs_without_tokens_and_says_so(
     capsys.readouterr()
     local = {"environment": "local", "oidc_issuer": None, "oidc_audience": None}
     app = create_app(settings.model_copy(update=local))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
-    ):
+    async with app_client(app) as http:
         assert (await http.post("/api/v2/items", json=ITEM)).status_code == 201
     warnings = [line for line in capsys.readouterr().out.splitlines() if "authentication" in line]
     assert len(warnings) == 1
@@ -368,11 +359,6 @@ async def test_make_idp_serves_a_provider_the_service_trusts(
         update={"oidc_issuer": make_idp["OIDC_ISSUER"], "oidc_audience": make_idp["OIDC_AUDIENCE"]}
     )
     headers = {"Authorization": f"Bearer {make_idp['TOKEN']}"}
-    async with (
-        LifespanManager(create_app(trusting)) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://t", headers=headers
-        ) as http,
-    ):
+    async with app_client(create_app(trusting), headers, base_url="http://t") as http:
         assert (await http.get("/api/v2/items")).status_code == 200
         assert (await http.post("/api/v2/items", json=ITEM)).status_code == 403

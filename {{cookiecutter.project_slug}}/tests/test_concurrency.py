@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import AsyncClient, Response
 from sqlalchemy import text
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.db.engine import create_engine
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
 PARALLEL_DELETES = 50
@@ -36,12 +36,7 @@ async def client(settings: Settings, bearer: dict[str, str]) -> AsyncIterator[As
     """
     waits = {"database_pool_timeout": 120.0, "database_connect_timeout": 120.0}
     app = create_app(settings.model_copy(update=waits))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as http,
-    ):
+    async with app_client(app, bearer) as http:
         yield http
 
 

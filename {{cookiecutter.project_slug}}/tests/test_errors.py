@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.__main__ import server_options
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 PROBLEM = "application/problem+json"
 
@@ -93,10 +94,7 @@ async def test_an_error_after_the_response_started_reaches_the_server(app: FastA
     async def stream() -> StreamingResponse:
         return StreamingResponse(chunks())
 
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
+    async with app_client(app) as client:
         with pytest.raises(RuntimeError, match="mid-stream"):
             await client.get("/stream")
 
@@ -125,10 +123,7 @@ async def test_only_connectivity_failures_are_503(
     async def db() -> None:
         raise error
 
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
+    async with app_client(app) as client:
         response = await client.get("/db")
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.cache import CACHE_STATES, UNREACHABLE
+from tests.clients import app_client
 from tests.conftest import ROOT
 
 
@@ -36,10 +36,7 @@ async def test_readyz_is_503_when_the_database_is_down() -> None:
         **UNREACHABLE,  # type: ignore[arg-type]  # fields of the generated cache option
     )
     app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
+    async with app_client(app) as client:
         ready = await client.get("/readyz")
         starting = await client.get("/startupz")
         live = await client.get("/livez")

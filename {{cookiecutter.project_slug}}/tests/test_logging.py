@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +43,7 @@ async def test_quiet_paths_are_logged_only_when_they_fail(
     app = create_app(settings.model_copy(update={"quiet_paths": ["/livez", "/api/v2/items/9"]}))
     configure_logging("INFO", "json")
     capsys.readouterr()
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as http,
-    ):
+    async with app_client(app, bearer) as http:
         assert (await http.get("/livez")).status_code == 200
         assert (await http.get("/api/v2/items/9")).status_code == 404
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]

@@ -3,8 +3,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
@@ -17,6 +15,7 @@ from {{ cookiecutter.package_name }}.infrastructure.redis_cache import (
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.service import RECORD_FORMAT, record_format
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -25,12 +24,7 @@ async def test_unreachable_redis_degrades_to_the_database(
     settings: Settings, bearer: dict[str, str]
 ) -> None:
     app = create_app(settings.model_copy(update={"redis_url": SecretStr("redis://127.0.0.1:1")}))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as client,
-    ):
+    async with app_client(app, bearer) as client:
         created = await client.post("/api/v2/items", json={"name": "a", "price_cents": 1})
         response = await client.get(f"/api/v2/items/{created.json()['id']}")
         ready = await client.get("/readyz")
@@ -81,12 +75,7 @@ async def test_two_databases_sharing_redis_never_see_each_others_items(
     names: dict[str, list[str]] = {}
     try:
         for name, app_settings in (("first", settings), ("second", other)):
-            async with (
-                LifespanManager(create_app(app_settings)) as manager,
-                AsyncClient(
-                    transport=ASGITransport(app=manager.app), base_url="http://t", headers=bearer
-                ) as client,
-            ):
+            async with app_client(create_app(app_settings), bearer, base_url="http://t") as client:
                 created = await client.post("/api/v2/items", json={"name": name, "price_cents": 1})
                 assert created.json()["id"] == 1  # the same id in both databases
                 # The first read fills the cache, the second is served from it.

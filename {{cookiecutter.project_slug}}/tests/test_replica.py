@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import select
 from structlog.testing import capture_logs
@@ -21,6 +20,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
 )
 from {{ cookiecutter.package_name }}.items.models import Item
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 
 async def names_in(settings: Settings, url: str) -> list[str]:
@@ -43,12 +43,7 @@ async def replica_client(
     settings: Settings, replica_url: str, bearer: dict[str, str]
 ) -> AsyncIterator[tuple[AsyncClient, FastAPI]]:
     app = create_app(settings.model_copy(update={"database_replica_url": SecretStr(replica_url)}))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as client,
-    ):
+    async with app_client(app, bearer) as client:
         yield client, app
 
 
@@ -85,12 +80,7 @@ async def test_replica_outage_falls_back_to_the_primary(
     )
     app = create_app(down)
     with capture_logs() as logs:
-        async with (
-            LifespanManager(app) as manager,
-            AsyncClient(
-                transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-            ) as c,
-        ):
+        async with app_client(app, bearer) as c:
             await c.post("/api/v2/items", json={"name": "kept", "price_cents": 1})
             first = await c.get("/api/v2/items")
             second = await c.get("/api/v2/items")

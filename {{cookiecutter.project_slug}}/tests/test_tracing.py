@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
-from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -25,6 +24,7 @@ from {{ cookiecutter.package_name }}.observability.tracing import (
     tracing_wanted,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
+from tests.clients import app_client
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +43,7 @@ async def traced_client(
     settings: Settings, exporter: InMemorySpanExporter, bearer: dict[str, str]
 ) -> AsyncIterator[AsyncClient]:
     app = create_app(settings, span_exporter=exporter)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as http,
-    ):
+    async with app_client(app, bearer) as http:
         yield http
 
 

@@ -16,7 +16,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
@@ -30,6 +29,7 @@ from {{ cookiecutter.package_name }}.items.counters import ItemStat
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Worker
 from tests.broker import MARKS, REAL_BROKER_DEDUPES, UNREACHABLE, TestBroker, delete_names
+from tests.clients import app_client
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL")
 pytestmark = MARKS
@@ -96,12 +96,7 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
 ) -> None:
     # 1. Items are created while no broker is reachable: every request succeeds.
     app = create_app(event_settings)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as client,
-    ):
+    async with app_client(app, bearer) as client:
         statuses = [
             (
                 await client.post("/api/v2/items", json={"name": f"i{n}", "price_cents": n})
@@ -157,12 +152,7 @@ async def test_an_event_nobody_consumes_yet_is_sent_not_dead(
 ) -> None:
     # item.deleted has no consumer (no queue binds it): publishing it is still a success.
     app = create_app(event_settings)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(
-            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
-        ) as client,
-    ):
+    async with app_client(app, bearer) as client:
         item = (await client.post("/api/v2/items", json={"name": "gone", "price_cents": 1})).json()
         assert (await client.delete(f"/api/v2/items/{item['id']}")).status_code == 204
     # One refusal would make an event dead at once, so a refused publish cannot hide in retries.
