@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -23,9 +24,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from httpx import ASGITransport, AsyncClient, Response
 from prometheus_client import REGISTRY
-from scripts.local_idp import LocalIdentityProvider, SigningKey, local_identity_provider
+from scripts.local_idp import AUDIENCE, LocalIdentityProvider, SigningKey, local_identity_provider
 
 from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.auth.keys import KeySet
+from {{ cookiecutter.package_name }}.auth.tokens import TokenVerifier
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -65,6 +68,13 @@ def challenge(response: Response) -> str:
 
 def fetches(outcome: str) -> float:
     return REGISTRY.get_sample_value("oidc_jwks_fetches_total", {"outcome": outcome}) or 0.0
+
+
+def signature_checks() -> float:
+    return sum(
+        REGISTRY.get_sample_value("oidc_token_signature_checks_total", {"outcome": outcome}) or 0.0
+        for outcome in ("ok", "expired", "immature", "invalid")
+    )
 
 
 @pytest.fixture
@@ -362,3 +372,53 @@ async def test_make_idp_serves_a_provider_the_service_trusts(
     async with app_client(create_app(trusting), headers, base_url="http://t") as http:
         assert (await http.get("/api/v2/items")).status_code == 200
         assert (await http.post("/api/v2/items", json=ITEM)).status_code == 403
+
+
+async def test_a_token_is_checked_once_then_remembered_while_valid(
+    settings: Settings, identity_provider: LocalIdentityProvider
+) -> None:
+    """A caller reuses its token: only its first request pays the signature check, and a
+    remembered token still expires on time (no leeway here, a two-second token)."""
+    app = create_app(settings.model_copy(update={"oidc_leeway_seconds": 0}))
+    token = identity_provider.token(ttl=2)
+    async with app_client(app, {"Authorization": f"Bearer {token}"}) as http:
+        before = signature_checks()
+        for _ in range(20):
+            assert (await http.get("/api/v2/items")).status_code == 200
+        assert signature_checks() - before == 1
+        await asyncio.sleep(
+            max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] - time.time())
+            + 0.1
+        )
+        expired = await http.get("/api/v2/items")
+        assert expired.status_code == 401
+        assert "expired" in expired.json()["detail"]
+
+
+async def test_remembered_tokens_are_checked_again_after_the_keys_change(
+    refreshing: AsyncClient, own_provider: LocalIdentityProvider
+) -> None:
+    """The provider withdraws a key: tokens it signed stop working after the next refetch,
+    even those verified (and remembered) before."""
+    old = own_provider.token()
+    assert (await call(refreshing, "GET", "/api/v2/items", old)).status_code == 200
+    new = own_provider.rotate()
+    own_provider.keys.remove(own_provider.keys[1])  # the old key is gone from the JWKS
+    await asyncio.sleep(REFRESH)
+    assert (
+        await call(refreshing, "GET", "/api/v2/items", own_provider.token(key=new))
+    ).status_code == 200
+    withdrawn = await call(refreshing, "GET", "/api/v2/items", old)
+    assert withdrawn.status_code == 401
+
+
+async def test_the_remembered_tokens_are_bounded(identity_provider: LocalIdentityProvider) -> None:
+    async with httpx.AsyncClient() as http:
+        keys = KeySet(identity_provider.issuer, http, refresh_interval=30, max_age=3600)
+        verifier = TokenVerifier(
+            keys, audience=AUDIENCE, algorithms=["RS256"], leeway=0, remember=3
+        )
+        tokens = [identity_provider.token(sub=f"caller-{n}") for n in range(5)]
+        principals = [await verifier.verify(token) for token in tokens]
+    assert [p.subject for p in principals] == [f"caller-{n}" for n in range(5)]
+    assert verifier.remembered == 3

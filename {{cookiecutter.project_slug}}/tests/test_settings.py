@@ -80,6 +80,7 @@ def test_production_runs_with_a_secret_of_its_own() -> None:
 
 def test_only_local_runs_without_authentication() -> None:
     assert not make().authentication_on
+    assert not make(oidc_issuer="").authentication_on  # an empty OIDC_ISSUER= is unset
     assert make(**IDP).authentication_on
 
 

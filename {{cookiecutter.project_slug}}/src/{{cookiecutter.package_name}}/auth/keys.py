@@ -67,6 +67,7 @@ class KeySet:
         self.max_age = max_age
         self.clock = clock
         self.metadata: dict[str, Any] = {}  # the discovery document, once fetched
+        self.generation = 0  # counts the fetched key sets: what was verified before may change
         self._keys: dict[str, SigningKey] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last attempt, successful or not
@@ -74,11 +75,12 @@ class KeySet:
 
     async def key(self, kid: str) -> SigningKey | None:
         """The key `kid` names, or None when the provider has no such key (or is unreachable)."""
-        if self._stale() or kid not in self._keys:
+        if self.stale() or kid not in self._keys:
             await self.refresh()
         return self._keys.get(kid)
 
-    def _stale(self) -> bool:
+    def stale(self) -> bool:
+        """Whether the keys are older than their maximum age (or were never fetched)."""
         return self._fetched_at is None or self.clock() - self._fetched_at > self.max_age
 
     async def refresh(self) -> None:
@@ -105,6 +107,7 @@ class KeySet:
                 return
             JWKS_FETCHES.labels("ok").inc()
             self._keys, self._fetched_at = keys, self.clock()
+            self.generation += 1
 
     async def _fetch(self) -> dict[str, SigningKey]:
         if not self.metadata:

@@ -35,9 +35,11 @@ class AuthSettings(BaseSettings):
     @field_validator("oidc_issuer")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
+        if not value:  # OIDC_ISSUER= (empty) means unset, as in a template `.env`
+            return None
+        if not value.startswith(("https://", "http://")):
             raise ValueError("OIDC_ISSUER must be an https:// URL")
-        return value or None
+        return value
 
     @field_validator("oidc_algorithms")
     @classmethod
