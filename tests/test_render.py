@@ -131,10 +131,9 @@ def test_quotes_and_backslashes_in_names_stay_valid(render: Render) -> None:
     assert parsed > 20
     app = (project / "src/bob_s_quote_service_home/app.py").read_text()
     namespace: dict[str, object] = {}
-    title_line = next(
-        line.strip() for line in app.splitlines() if line.strip().startswith("title=")
-    )
-    exec(f"title = {title_line.removeprefix('title=').rstrip(',')}", namespace)  # noqa: S102 - our render
+    key = '"title": '  # the app factory's FastAPI options
+    title_line = next(line.strip() for line in app.splitlines() if line.strip().startswith(key))
+    exec(f"title = {title_line.removeprefix(key).rstrip(',')}", namespace)  # noqa: S102 - our render
     assert namespace["title"] == TRICKY_NAME
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["description"] == TRICKY_DESCRIPTION

@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.cache import cache_overrides, forget_cached_entries  # noqa: F401 - autouse fixture
+from tests.identity import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable `Settings` would read (pydantic-settings matches names case-insensitively).
@@ -155,12 +156,21 @@ def replica_url(
         yield sqlite_copy(_migrated_sqlite, tmp_path / "replica.db")
 
 
+@pytest.fixture(scope="session")
+def identity_provider() -> Iterator[LocalIdentityProvider]:
+    """The run's identity provider, whose tokens every app of the tests accepts."""
+    with local_identity_provider() as provider:
+        yield provider
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, identity_provider: LocalIdentityProvider) -> Settings:
     """Settings for one test, independent of the developer's environment and `.env`."""
     return Settings(
         _env_file=None,
         environment="test",
+        oidc_issuer=identity_provider.issuer,
+        oidc_audience=AUDIENCE,
         database_url=database_url,
         alembic_config=ROOT / "alembic.ini",  # tests run in tmp_path, away from any `.env`
         **cache_overrides(),  # type: ignore[arg-type]  # fields of the generated cache option
@@ -174,10 +184,21 @@ def app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """HTTP client over ASGI, with the app's lifespan (and its state) running."""
+def bearer(identity_provider: LocalIdentityProvider) -> dict[str, str]:
+    """The `Authorization` header of a token with every scope."""
+    return {"Authorization": f"Bearer {identity_provider.token()}"}
+
+
+@pytest.fixture
+async def client(app: FastAPI, bearer: dict[str, str]) -> AsyncIterator[AsyncClient]:
+    """HTTP client over ASGI, with the app's lifespan (and its state) running.
+
+    It sends a token with every scope; tests/test_auth.py covers requests without one.
+    """
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as http,
     ):
         yield http

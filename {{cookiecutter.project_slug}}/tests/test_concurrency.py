@@ -28,7 +28,7 @@ PARALLEL_CREATES = 200
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
+async def client(settings: Settings, bearer: dict[str, str]) -> AsyncIterator[AsyncClient]:
     """The app with pool and lock timeouts long enough for every request to wait its turn.
 
     SQLite's busy timeout is DATABASE_CONNECT_TIMEOUT (3 s): 200 writers queued on its one
@@ -38,7 +38,9 @@ async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
     app = create_app(settings.model_copy(update=waits))
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as http,
     ):
         yield http
 

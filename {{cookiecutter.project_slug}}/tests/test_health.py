@@ -30,7 +30,6 @@ async def test_readyz_checks_the_database(client: AsyncClient) -> None:
 async def test_readyz_is_503_when_the_database_is_down() -> None:
     settings = Settings(
         _env_file=None,
-        environment="test",
         database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
         database_connect_timeout=0.5,
         alembic_config=ROOT / "alembic.ini",

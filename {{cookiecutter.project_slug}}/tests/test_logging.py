@@ -37,7 +37,7 @@ async def test_one_json_access_line_per_request(
 
 
 async def test_quiet_paths_are_logged_only_when_they_fail(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    settings: Settings, bearer: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Probes every few seconds would bury the other lines; a failing probe must still show."""
     app = create_app(settings.model_copy(update={"quiet_paths": ["/livez", "/api/v2/items/9"]}))
@@ -45,7 +45,9 @@ async def test_quiet_paths_are_logged_only_when_they_fail(
     capsys.readouterr()
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as http,
     ):
         assert (await http.get("/livez")).status_code == 200
         assert (await http.get("/api/v2/items/9")).status_code == 404

@@ -71,6 +71,16 @@ BAD_SETTINGS = [
     ({"PORT": "abc"}, "invalid setting PORT: "),
     ({"ENVIRONMENT": "production"}, "needs a PostgreSQL DATABASE_URL"),
     ({"CORS_ORIGINS": "not-json"}, "CORS_ORIGINS"),
+    (
+        {
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": "postgresql://db/app",
+            "CURSOR_SECRET": "x" * 32,
+        },
+        "ENVIRONMENT=production needs OIDC_ISSUER and OIDC_AUDIENCE",
+    ),
+    ({"ENVIRONMENT": "staging"}, "only ENVIRONMENT=local runs without"),
+    ({"OIDC_ALGORITHMS": '["HS256"]'}, "OIDC_ALGORITHMS may hold only"),
 ]
 
 

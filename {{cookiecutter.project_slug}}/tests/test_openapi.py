@@ -124,10 +124,10 @@ def test_command_line(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ITEM_STATUSES = {
-    ("get", "/api/{v}/items"): {200, 413, 422, 500, 503},
-    ("post", "/api/{v}/items"): {201, 400, 409, 413, 415, 422, 500, 503},
-    ("get", "/api/{v}/items/{item_id}"): {200, 404, 413, 422, 500, 503},
-    ("delete", "/api/{v}/items/{item_id}"): {204, 404, 413, 422, 500, 503},
+    ("get", "/api/{v}/items"): {200, 401, 403, 413, 422, 500, 503},
+    ("post", "/api/{v}/items"): {201, 400, 401, 403, 409, 413, 415, 422, 500, 503},
+    ("get", "/api/{v}/items/{item_id}"): {200, 401, 403, 404, 413, 422, 500, 503},
+    ("delete", "/api/{v}/items/{item_id}"): {204, 401, 403, 404, 413, 422, 500, 503},
 }
 
 

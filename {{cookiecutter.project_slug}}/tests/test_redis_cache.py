@@ -21,11 +21,15 @@ from {{ cookiecutter.package_name }}.settings import Settings
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-async def test_unreachable_redis_degrades_to_the_database(settings: Settings) -> None:
+async def test_unreachable_redis_degrades_to_the_database(
+    settings: Settings, bearer: dict[str, str]
+) -> None:
     app = create_app(settings.model_copy(update={"redis_url": SecretStr("redis://127.0.0.1:1")}))
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as client,
     ):
         created = await client.post("/api/v2/items", json={"name": "a", "price_cents": 1})
         response = await client.get(f"/api/v2/items/{created.json()['id']}")
@@ -71,7 +75,7 @@ def test_keys_change_with_the_cached_shape() -> None:
 
 @pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
 async def test_two_databases_sharing_redis_never_see_each_others_items(
-    settings: Settings, replica_url: str
+    settings: Settings, replica_url: str, bearer: dict[str, str]
 ) -> None:
     other = settings.model_copy(update={"database_url": SecretStr(replica_url)})
     names: dict[str, list[str]] = {}
@@ -80,7 +84,7 @@ async def test_two_databases_sharing_redis_never_see_each_others_items(
             async with (
                 LifespanManager(create_app(app_settings)) as manager,
                 AsyncClient(
-                    transport=ASGITransport(app=manager.app), base_url="http://t"
+                    transport=ASGITransport(app=manager.app), base_url="http://t", headers=bearer
                 ) as client,
             ):
                 created = await client.post("/api/v2/items", json={"name": name, "price_cents": 1})

@@ -40,12 +40,14 @@ async def add_directly(settings: Settings, url: str, name: str) -> None:
 
 @pytest.fixture
 async def replica_client(
-    settings: Settings, replica_url: str
+    settings: Settings, replica_url: str, bearer: dict[str, str]
 ) -> AsyncIterator[tuple[AsyncClient, FastAPI]]:
     app = create_app(settings.model_copy(update={"database_replica_url": SecretStr(replica_url)}))
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as client,
     ):
         yield client, app
 
@@ -72,7 +74,9 @@ async def test_get_reads_the_replica_and_writes_go_to_the_primary(
     assert (await client.delete(f"/api/v2/items/{replica_only}")).status_code == 404
 
 
-async def test_replica_outage_falls_back_to_the_primary(settings: Settings) -> None:
+async def test_replica_outage_falls_back_to_the_primary(
+    settings: Settings, bearer: dict[str, str]
+) -> None:
     down = settings.model_copy(
         update={
             "database_replica_url": SecretStr("postgresql+asyncpg://postgres@127.0.0.1:1/none"),
@@ -83,7 +87,9 @@ async def test_replica_outage_falls_back_to_the_primary(settings: Settings) -> N
     with capture_logs() as logs:
         async with (
             LifespanManager(app) as manager,
-            AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as c,
+            AsyncClient(
+                transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+            ) as c,
         ):
             await c.post("/api/v2/items", json={"name": "kept", "price_cents": 1})
             first = await c.get("/api/v2/items")

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 PG = "postgresql://u:p@db/app"
+IDP = {"oidc_issuer": "https://idp.example.com/realms/platform", "oidc_audience": "orders"}
 
 
 def make(**values: object) -> Settings:
@@ -40,6 +41,27 @@ def test_secrets_stay_out_of_reprs() -> None:
             {"environment": "production", "database_url": PG, "cursor_secret": "short"},
             "CURSOR_SECRET of its own",
         ),
+        (
+            {"environment": "production", "database_url": PG, "cursor_secret": "x" * 32},
+            "ENVIRONMENT=production needs OIDC_ISSUER and OIDC_AUDIENCE",
+        ),
+        ({"environment": "staging"}, "only ENVIRONMENT=local runs without"),
+        ({"environment": "test"}, "only ENVIRONMENT=local runs without"),
+        ({"oidc_issuer": "https://idp.example.com"}, "OIDC_ISSUER needs OIDC_AUDIENCE"),
+        ({"oidc_issuer": "idp.example.com", "oidc_audience": "a"}, "must be an https:// URL"),
+        (
+            {
+                **IDP,
+                "oidc_issuer": "http://idp",
+                "environment": "production",
+                "database_url": PG,
+                "cursor_secret": "x" * 32,
+            },
+            "needs an https:// OIDC_ISSUER",
+        ),
+        ({**IDP, "oidc_algorithms": ["RS256", "HS256"]}, "not \\['HS256'\\]"),
+        ({**IDP, "oidc_algorithms": ["none"]}, "not \\['none'\\]"),
+        ({**IDP, "oidc_algorithms": []}, "OIDC_ALGORITHMS may hold only"),
     ],
 )
 def test_invalid_settings_fail_at_start_up(values: dict[str, object], message: str) -> None:
@@ -48,8 +70,17 @@ def test_invalid_settings_fail_at_start_up(values: dict[str, object], message: s
 
 
 def test_production_runs_with_a_secret_of_its_own() -> None:
-    settings = make(environment="production", database_url=PG, cursor_secret="x" * 32)
+    settings = make(environment="production", database_url=PG, cursor_secret="x" * 32, **IDP)
     assert settings.environment == "production"
+    assert not settings.docs_on  # DOCS_ENABLED unset: no /docs in production
+    assert make(
+        **IDP, environment="production", database_url=PG, cursor_secret="x" * 32, docs_enabled=True
+    ).docs_on
+
+
+def test_only_local_runs_without_authentication() -> None:
+    assert not make().authentication_on
+    assert make(**IDP).authentication_on
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,7 @@ async def test_startupz_accepts_a_newer_release_schema(
 
 async def test_start_up_fails_clearly_without_the_migrations(tmp_path: Path) -> None:
     missing = tmp_path / "alembic.ini"
-    settings = Settings(_env_file=None, environment="test", alembic_config=missing)
+    settings = Settings(_env_file=None, alembic_config=missing)
     app = create_app(settings)
     with pytest.raises(MigrationsNotFoundError, match=f"ALEMBIC_CONFIG={missing} not found"):
         async with LifespanManager(app):

@@ -40,12 +40,14 @@ def exporter() -> InMemorySpanExporter:
 
 @pytest.fixture
 async def traced_client(
-    settings: Settings, exporter: InMemorySpanExporter
+    settings: Settings, exporter: InMemorySpanExporter, bearer: dict[str, str]
 ) -> AsyncIterator[AsyncClient]:
     app = create_app(settings, span_exporter=exporter)
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as http,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as http,
     ):
         yield http
 
@@ -83,6 +85,10 @@ async def test_access_line_carries_the_exported_trace_id(
     assert server.attributes is not None
     assert server.attributes["http.request.method"] == "GET"  # stable semantic conventions
     assert server.attributes["http.response.status_code"] == 404
+    # The caller's identity from its token (the conftest's: subject and client "test-client").
+    assert server.attributes["enduser.id"] == "test-client"
+    assert server.attributes["oauth2.client_id"] == "test-client"
+    assert access[0]["enduser_id"] == "test-client"
     queries = [s for s in spans if s.name.startswith("SELECT")]  # SQLAlchemy's client spans
     assert queries, [span.name for span in spans]
     for query in queries:  # children of the request's span, in its trace

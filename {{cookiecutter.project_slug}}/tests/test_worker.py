@@ -92,13 +92,15 @@ async def settled(settings: Settings, expected: dict[str, int]) -> dict[str, int
 
 
 async def test_broker_outage_loses_nothing_and_duplicates_nothing(
-    event_settings: Settings,
+    event_settings: Settings, bearer: dict[str, str]
 ) -> None:
     # 1. Items are created while no broker is reachable: every request succeeds.
     app = create_app(event_settings)
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as client,
     ):
         statuses = [
             (
@@ -150,12 +152,16 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
     )
 
 
-async def test_an_event_nobody_consumes_yet_is_sent_not_dead(event_settings: Settings) -> None:
+async def test_an_event_nobody_consumes_yet_is_sent_not_dead(
+    event_settings: Settings, bearer: dict[str, str]
+) -> None:
     # item.deleted has no consumer (no queue binds it): publishing it is still a success.
     app = create_app(event_settings)
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://test", headers=bearer
+        ) as client,
     ):
         item = (await client.post("/api/v2/items", json={"name": "gone", "price_cents": 1})).json()
         assert (await client.delete(f"/api/v2/items/{item['id']}")).status_code == 204

@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 from fastapi import FastAPI
 
+from {{ cookiecutter.package_name }}.api.security import BearerToken
+from {{ cookiecutter.package_name }}.auth.provider import open_verifier
 from {{ cookiecutter.package_name }}.db.engine import (
     ReadRouter,
     Sessions,
@@ -24,15 +26,16 @@ GC_YOUNG_THRESHOLD = 100_000  # allocations between young-generation collections
 
 
 def lifespan_for(
-    settings: Settings, tracing: Tracing | None = None
+    settings: Settings, tracing: Tracing | None = None, bearer: BearerToken | None = None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Resources]]]:
     """Build the lifespan for one settings object (the app factory passes its own).
 
     With `tracing`, client spans are switched on once the resources exist, off at shutdown.
+    `bearer`, the app's OAuth2 scheme, learns the provider's endpoints from its discovery.
     """
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
         schema = SchemaTarget.from_alembic_config(settings.alembic_config)
         engine = create_engine(settings)
         replica = settings.database_replica_url
@@ -45,7 +48,17 @@ def lifespan_for(
         )
 
         try:
-            async with open_cache(settings) as (cache, cache_check):
+            async with (
+                open_cache(settings) as (cache, cache_check),
+                open_verifier(settings) as verifier,
+            ):
+                metadata = verifier.keys.metadata if verifier else {}
+                if bearer is not None and "token_endpoint" in metadata:
+                    bearer.point_at(
+                        metadata["token_endpoint"],
+                        metadata.get("authorization_endpoint", metadata["token_endpoint"]),
+                    )
+                    app.openapi_schema = None  # built again, with those endpoints
                 resources = Resources(
                     settings=settings,
                     engine=engine,
@@ -53,6 +66,7 @@ def lifespan_for(
                     cache=cache,
                     schema=schema,
                     cache_check=cache_check,
+                    verifier=verifier,
                 )
                 # Everything built so far lives as long as the process: moving it out of the
                 # collector's reach makes full collections short (p99 of cache hits:

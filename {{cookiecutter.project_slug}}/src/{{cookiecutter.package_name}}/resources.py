@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from {{ cookiecutter.package_name }}.auth.tokens import TokenVerifier
 from {{ cookiecutter.package_name }}.cache import Cache, CacheCheck
 from {{ cookiecutter.package_name }}.db.engine import Sessions
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
@@ -26,4 +27,5 @@ class Resources:
     cache: Cache
     schema: SchemaTarget
     cache_check: CacheCheck | None = None
+    verifier: TokenVerifier | None = None  # None: authentication off (ENVIRONMENT=local only)
     started: bool = False  # latched by /startupz once the schema is at this build's head

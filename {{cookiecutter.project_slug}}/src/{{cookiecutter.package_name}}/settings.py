@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from {{ cookiecutter.package_name }}.auth.settings import AuthSettings
 {% if cookiecutter.messaging != "none" -%}
 from {{ cookiecutter.package_name }}.events.settings import EventsSettings
 {% endif -%}
@@ -22,7 +23,7 @@ MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
-class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, BaseSettings):
+class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, AuthSettings, BaseSettings):
     """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs.
 
     Each feature's settings live next to its adapter (events/settings.py, infrastructure/).
@@ -98,9 +99,29 @@ class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif
                 f"ENVIRONMENT=production needs a CURSOR_SECRET of its own "
                 f"(at least {MIN_SECRET_CHARS} characters, e.g. `openssl rand -hex 32`)"
             )
+        self._check_authentication()
         if self.api_v1_sunset_on <= self.api_v1_deprecated_on:
             raise ValueError("API_V1_SUNSET_ON must come after API_V1_DEPRECATED_ON")
         return self
+
+    def _check_authentication(self) -> None:
+        """Secure by default: only a developer's machine may serve without checking tokens."""
+        if self.oidc_issuer is None and self.environment != "local":
+            raise ValueError(
+                f"ENVIRONMENT={self.environment} needs OIDC_ISSUER and OIDC_AUDIENCE (the identity "
+                "provider whose tokens the service accepts); only ENVIRONMENT=local runs without"
+            )
+        if self.oidc_issuer is not None and self.oidc_audience is None:
+            raise ValueError("OIDC_ISSUER needs OIDC_AUDIENCE: the `aud` the tokens must carry")
+        if self.environment == "production" and not (self.oidc_issuer or "").startswith("https://"):
+            raise ValueError("ENVIRONMENT=production needs an https:// OIDC_ISSUER")
+
+    @property
+    def docs_on(self) -> bool:
+        """Whether /docs and /openapi.json are served (DOCS_ENABLED; unset: not in production)."""
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment != "production"
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,6 +22,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.api.versions import pending_notice
+from {{ cookiecutter.package_name }}.auth.tokens import (
+    InsufficientScopeError,
+    InvalidTokenError,
+    MissingTokenError,
+)
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     DomainError,
@@ -93,6 +98,21 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
     return problem(request, status, str(exc))
+
+
+async def _invalid_token(request: Request, exc: Exception) -> JSONResponse:
+    """401 with RFC 6750's challenge; a request with no token gets no error code (section 3.1)."""
+    challenge = "Bearer"
+    if not isinstance(exc, MissingTokenError):
+        challenge = f'Bearer error="invalid_token", error_description="{exc}"'
+    return problem(request, 401, str(exc), headers={"WWW-Authenticate": challenge})
+
+
+async def _insufficient_scope(request: Request, exc: Exception) -> JSONResponse:
+    """403 naming the scope the token lacks, in the challenge and the problem."""
+    assert isinstance(exc, InsufficientScopeError)  # noqa: S101 - registered for this type only  # nosec B101
+    challenge = f'Bearer error="insufficient_scope", scope="{exc.scope}"'
+    return problem(request, 403, str(exc), headers={"WWW-Authenticate": challenge})
 
 
 def is_unavailable(exc: Exception) -> bool:
@@ -183,6 +203,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(InvalidTokenError, _invalid_token)
+    app.add_exception_handler(InsufficientScopeError, _insufficient_scope)
     for kind in (DBAPIError, PoolTimeoutError, OSError):
         app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _outer_error)

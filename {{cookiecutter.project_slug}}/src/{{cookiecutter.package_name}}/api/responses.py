@@ -40,9 +40,12 @@ class Problem(BaseModel):
 # request (a GET with a large body too), path and query values are validated, and the
 # database or the code can fail.
 SHARED_ERRORS = (413, 422, 500, 503)
-UNAVAILABLE = 503  # the database is down: the only error with a header of its own
+UNAVAILABLE = 503  # the database is down: retry after `Retry-After`
+UNAUTHORIZED, FORBIDDEN = 401, 403  # RFC 6750: each with its `WWW-Authenticate` challenge
 DESCRIPTIONS = {
     400: "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue",
+    401: "No bearer token, or one that is malformed, expired or not from the identity provider",
+    403: "The bearer token lacks the scope this operation needs (named in `WWW-Authenticate`)",
     404: "No such item",
     409: "An item with this name exists",
     413: "The request body is over the size limit",
@@ -64,6 +67,8 @@ NOTICE_HEADERS = {
     "Link": header("The same resource in v2 (`successor-version`)"),
 }
 RETRY_AFTER = {"Retry-After": header("Seconds to wait before retrying")}
+CHALLENGE = {"WWW-Authenticate": header("The RFC 6750 `Bearer` challenge: error, scope")}
+OWN_HEADERS = {UNAVAILABLE: RETRY_AFTER, UNAUTHORIZED: CHALLENGE, FORBIDDEN: CHALLENGE}
 
 
 def problem_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -83,7 +88,7 @@ def problem_responses(*statuses: int, deprecated: bool = False) -> dict[int | st
     return {
         status: problem_response(
             DESCRIPTIONS[status],
-            {**notice, **(RETRY_AFTER if status == UNAVAILABLE else {})},
+            {**notice, **OWN_HEADERS.get(status, {})},
         )
         for status in sorted(set(statuses))
     }

@@ -16,13 +16,14 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Response, Security
 from fastapi.datastructures import Default
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from {{ cookiecutter.package_name }}.api.responses import documented_responses
+from {{ cookiecutter.package_name }}.api.responses import FORBIDDEN, UNAUTHORIZED, documented_responses
+from {{ cookiecutter.package_name }}.api.security import Authorize
 
 NO_CONTENT = 204
 DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
@@ -43,6 +44,7 @@ class Route:
 
     path: str
     method: str
+    scope: str  # the OAuth2 scope a caller's token must grant (items/scopes.py)
     endpoint: Callable[..., Any]
     status_code: int
     # The error statuses of this operation besides those every one has (documented_responses).
@@ -94,11 +96,20 @@ class DeprecationNotice:
 
 
 def add_version(
-    app: FastAPI, routes: Sequence[Route], tag: str, *, deprecated: bool = False
+    app: FastAPI,
+    routes: Sequence[Route],
+    tag: str,
+    *,
+    authorize: Authorize,
+    deprecated: bool = False,
 ) -> None:
-    """Add one version's routes to the app itself (`app.py` says why not through a router)."""
+    """Add one version's routes to the app itself (`app.py` says why not through a router).
+
+    Each runs `authorize` with its scope first (api/security.py), and documents 401 and 403.
+    """
     tags: list[str | Enum] = [tag]
     for route in routes:
+        errors = (*route.errors, UNAUTHORIZED, FORBIDDEN)
         app.add_api_route(
             route.path,
             route.endpoint,
@@ -108,7 +119,8 @@ def add_version(
             response_class=Response if route.status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
             tags=tags,
             deprecated=deprecated,
-            responses=documented_responses(route.status_code, route.errors, deprecated=deprecated),
+            dependencies=[Security(authorize, scopes=[route.scope])],
+            responses=documented_responses(route.status_code, errors, deprecated=deprecated),
         )
 
 

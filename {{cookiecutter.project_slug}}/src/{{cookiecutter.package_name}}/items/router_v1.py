@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
+from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 
 PATH = "/api/v1/items"
 ITEM_PATH = "/api/v1/items/{item_id}"
@@ -56,8 +57,8 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
 
 
 ROUTES = [
-    Route(PATH, "GET", list_items, status.HTTP_200_OK),
-    Route(PATH, "POST", create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
-    Route(ITEM_PATH, "GET", get_item, status.HTTP_200_OK, errors=(404,)),
-    Route(ITEM_PATH, "DELETE", delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
+    Route(PATH, "GET", READ, list_items, status.HTTP_200_OK),
+    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
+    Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
+    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
 ]

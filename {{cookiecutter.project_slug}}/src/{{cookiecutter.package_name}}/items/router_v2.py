@@ -9,6 +9,7 @@ from fastapi import Query, status
 from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
+from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 
 PATH = "/api/v2/items"
 ITEM_PATH = "/api/v2/items/{item_id}"
@@ -42,8 +43,8 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
 
 
 ROUTES = [
-    Route(PATH, "GET", list_items, status.HTTP_200_OK, errors=(400,)),
-    Route(PATH, "POST", create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
-    Route(ITEM_PATH, "GET", get_item, status.HTTP_200_OK, errors=(404,)),
-    Route(ITEM_PATH, "DELETE", delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
+    Route(PATH, "GET", READ, list_items, status.HTTP_200_OK, errors=(400,)),
+    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
+    Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
+    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
 ]

@@ -15,6 +15,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from {{ cookiecutter.package_name }}.auth.tokens import PRINCIPAL_KEY, Principal
 from {{ cookiecutter.package_name }}.observability.metrics import ACTIVE_REQUESTS, REQUEST_DURATION
 
 access_log = structlog.get_logger("access")
@@ -166,6 +167,11 @@ class _Exchange:
                 "network.protocol.version": scope.get("http_version", "1.1"),
             }
         )
+        principal: Principal | None = scope.get(PRINCIPAL_KEY)
+        if principal is not None:  # who called, never the token
+            span.set_attribute("enduser.id", principal.subject)
+            if principal.client_id:
+                span.set_attribute("oauth2.client_id", principal.client_id)
         if failure is not None:
             span.record_exception(failure)
         if failure is not None or status >= 500:  # noqa: PLR2004 - server errors, by definition
@@ -180,12 +186,19 @@ class _Exchange:
     def log(self, route: str, duration: float) -> None:
         """The access line: every request, except quiet ones that succeeded."""
         if not self.quiet or self.status >= 400:  # noqa: PLR2004 - client and server errors
+            principal: Principal | None = self.scope.get(PRINCIPAL_KEY)
+            caller = (
+                {"enduser_id": principal.subject, "client_id": principal.client_id}
+                if principal is not None
+                else {}
+            )
             access_log.info(
                 "request",
                 http_method=self.method,
                 http_route=route,
                 http_status=self.status,
                 duration_ms=round(duration * 1000, 2),
+                **caller,
             )
 
 
