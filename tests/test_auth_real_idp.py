@@ -359,7 +359,7 @@ def test_a_10_s_unknown_kid_flood_costs_the_provider_at_most_one_fetch(
 # --------------------------------------------------------------------------- schemathesis
 
 
-def test_schemathesis_with_a_token_finds_no_5xx_and_auth_enforced(
+def test_schemathesis_with_a_token_finds_no_5xx(
     project: Installed, tool: Tool, tmp_path: Path, figure: Figure
 ) -> None:
     """`make dast` with a writer token on every request: every operation, every check."""
