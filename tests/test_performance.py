@@ -36,8 +36,11 @@ MAKE_TEST = Budget("generated `make test` on SQLite", target=75.0, reference=0.7
 # The targets, asserted on medians (see test_service_meets_the_targets).
 TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
-# Regression floors: far enough below today's figures not to trip on a noisy machine.
-FLOORS = {"livez": 0.60, "item-cache-miss": 0.50, "item-cache-hit": 0.40}
+# Regression floors: far enough below today's figures not to trip on a noisy machine. The cache
+# hit's was 0.40 (O/P about 0.6) until O checked a bearer token on every item request: RS256
+# validation with PyJWT costs 270-290 µs CPU per request here (priced by the breakdown, see
+# test_token_validation_is_priced_on_a_cache_hit), and O/P fell to 0.36-0.42.
+FLOORS = {"livez": 0.60, "item-cache-miss": 0.50, "item-cache-hit": 0.28}
 # O less one instrument each (`--breakdown`), and the instrument its saving prices.
 VARIANTS = {
     "O-untraced": "traces",
