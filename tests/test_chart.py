@@ -5,11 +5,14 @@ Helm's own Go engine (helm-python-sdk, no helm binary), every manifest is valida
 ``kubernetes-validate --strict`` against Kubernetes 1.30 and the newest bundled version, and
 checkov must report no failed check. The assertions read the app's real port, user, routes
 and metric names from the rendered project (Dockerfile, ``src/<package>/...``), so the chart
-cannot drift from the service it deploys.
+cannot drift from the service it deploys. Every install names its OpenID Provider
+(``tests/data/chart/values-auth.yaml`` with the defaults); without one the chart refuses to
+render, with one message.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shutil
@@ -19,10 +22,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from tests.support.deep_merge import merge
 from tests.support.env import require, run
 from tests.support.project import Render, generate
 
@@ -30,6 +35,9 @@ pytestmark = pytest.mark.xdist_group("chart")
 
 SUPPORT = Path(__file__).resolve().parent / "support"
 DATA = Path(__file__).resolve().parent / "data" / "chart"
+AUTH = DATA / "values-auth.yaml"  # the OpenID Provider every install must name
+FULL = DATA / "values-full.yaml"
+REQUIRED_AUTH = "auth.issuer and auth.audience are required"  # the chart's one message
 RELEASE = "orders-service"  # the default slug: fullname == release name
 NAMESPACE = "orders"
 OLDEST_KUBERNETES = "1.30.0"
@@ -39,6 +47,7 @@ CUSTOM_KINDS = {
 }  # fmt: skip
 BROKER_PORTS = {"rabbitmq": 5672, "kafka": 9092, "nats": 4222}
 PROBES = {"startup": "/startupz", "liveness": "/livez", "readiness": "/readyz"}
+META_NAME = "kubernetes.io/metadata.name"  # the label Kubernetes gives every namespace
 SECRET = f"{RELEASE}-secrets"  # values.yaml's existingSecret for the default slug
 CANARY_ONLY = ("templates/rollout.yaml", "templates/analysistemplate.yaml")
 ROLLING_ONLY = ("templates/deployment.yaml",)
@@ -56,6 +65,17 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.rollout}-{self.values}-{self.messaging}-{self.cache}"
+
+    @property
+    def values_files(self) -> list[Path]:
+        return [FULL] if self.values == "full" else [AUTH]
+
+    def given(self) -> dict[str, Any]:
+        """The values the case passes (merged like `helm -f a -f b`), not the chart's defaults."""
+        given: dict[str, Any] = {}
+        for path in self.values_files:
+            given = merge(given, yaml.safe_load(path.read_text()))
+        return given
 
 
 # Every rollout option with the defaults and with everything optional on; the broker and
@@ -204,9 +224,8 @@ def rollout_as_deployment(rollout: Manifest) -> Manifest:
 def render_case(render: Render, tool_bin: Path, case: Case, tmp: Path) -> Rendered:
     project = render(rollout=case.rollout, messaging=case.messaging, cache=case.cache)
     chart = chart_dir(project)
-    values = [DATA / "values-full.yaml"] if case.values == "full" else []
     out = tmp / "chart-out"
-    report = helm_render(tool_bin, chart, out, values)
+    report = helm_render(tool_bin, chart, out, case.values_files)
     rendered = Rendered(case, project, chart, out, report)
     for path in sorted((out / "manifests").iterdir()):
         rendered.manifests += [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -342,6 +361,10 @@ def check_settings(rendered: Rendered, app: App) -> None:
     config = rendered.one("ConfigMap")["data"]
     assert config["HOST"] == "0.0.0.0"  # noqa: S104 - the pod's address, reached via the Service
     assert config["PORT"] == str(app.port)
+    auth = rendered.case.given()["auth"]
+    assert (config["OIDC_ISSUER"], config["OIDC_AUDIENCE"]) == (auth["issuer"], auth["audience"])
+    docs = auth.get("docsEnabled")
+    assert config.get("DOCS_ENABLED") == (None if docs is None else str(docs).lower())
     unknown = set(config) - app.settings_env - {"DATABASE_POOL_SIZE"}
     assert not unknown, f"settings the app does not read: {unknown}"
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -492,6 +515,37 @@ def check_migrations(rendered: Rendered) -> None:
     assert not selects(service["spec"]["selector"], job_labels), "no traffic to the Job"
 
 
+def peer_matches(peer: dict[str, Any], ip: str, namespace: str) -> bool:
+    """Kubernetes' meaning of one egress peer, for the peer forms the chart's values use."""
+    if "ipBlock" in peer:
+        address = ipaddress.ip_address(ip)
+        block = peer["ipBlock"]
+        excluded = any(address in ipaddress.ip_network(e) for e in block.get("except", []))
+        return address in ipaddress.ip_network(block["cidr"]) and not excluded
+    assert set(peer) == {"namespaceSelector"}, f"peer form not modelled here: {peer}"
+    selector = peer["namespaceSelector"]
+    assert set(selector) <= {"matchLabels"}, f"selector form not modelled here: {selector}"
+    return bool(namespace) and selects(selector["matchLabels"], {META_NAME: namespace})
+
+
+def egress_allows(policy: Manifest, port: int, ip: str, namespace: str = "") -> bool:
+    """May the selected pods open TCP `port` to `ip` (a pod in `namespace`, when given)?
+
+    Rules are OR-ed; a rule without `ports` allows every port, one without `to` every peer;
+    with policyType Egress and no matching rule the connection is denied.
+    """
+    spec = policy["spec"]
+    assert "Egress" in spec["policyTypes"]
+    for rule in spec.get("egress") or []:
+        ports = rule.get("ports") or []
+        if ports and not any(p["port"] == port and p["protocol"] == "TCP" for p in ports):
+            continue
+        peers = rule.get("to") or []
+        if not peers or any(peer_matches(peer, ip, namespace) for peer in peers):
+            return True
+    return False
+
+
 def check_network_policy(rendered: Rendered, app: App) -> None:
     """Default deny for the app's and the Job's pods, with only the ports they need."""
     policy = rendered.one("NetworkPolicy")["spec"]
@@ -508,7 +562,35 @@ def check_network_policy(rendered: Rendered, app: App) -> None:
         wanted.add((BROKER_PORTS[rendered.case.messaging], "TCP"))
     if rendered.case.cache == "redis":
         wanted.add((6379, "TCP"))
+    issuer = urlsplit(rendered.case.given()["auth"]["issuer"])
+    wanted.add((issuer.port or 443, "TCP"))
     assert egress == wanted
+    assert all(r["ports"] for r in policy["egress"]), "no rule opens every port"
+
+
+def check_idp_egress(rendered: Rendered, app: App) -> None:
+    """The pods reach the OpenID Provider (discovery, JWKS) on the issuer's port, where the
+    values say it is, and nothing else beyond the listed ports (default deny)."""
+    policy = rendered.one("NetworkPolicy")
+    given = rendered.case.given()
+    issuer = urlsplit(given["auth"]["issuer"])
+    port = issuer.port or 443
+    elsewhere = "198.51.100.7"  # TEST-NET-2: no peer of the values sets
+    peers = given.get("networkPolicy", {}).get("idpEgress", [])
+    if peers:  # values-full: an ipBlock and the keycloak namespace, on 8443
+        assert port == 8443, "values-full names a port in the issuer"
+        assert egress_allows(policy, port, "203.0.113.7")
+        assert egress_allows(policy, port, "10.42.0.9", namespace="keycloak")
+        assert not egress_allows(policy, port, elsewhere), "only the listed peers"
+        assert not egress_allows(policy, port, "10.42.0.9", namespace="other")
+        assert not egress_allows(policy, 443, "203.0.113.7"), "only the issuer's port"
+    else:
+        assert port == 443
+        assert egress_allows(policy, port, elsewhere), "no peers listed: any address"
+    for closed in (22, 80, 443 if port != 443 else 8443, 8080, 9200, 27017):
+        assert not egress_allows(policy, closed, elsewhere), f"egress to port {closed} is open"
+    assert egress_allows(policy, 53, elsewhere), "DNS stays open"
+    assert egress_allows(policy, 5432, elsewhere), "PostgreSQL stays open"
 
 
 def check_worker(rendered: Rendered, app: App) -> None:
@@ -602,6 +684,7 @@ MATCHES_THE_APP = {
     "rollout": check_rollout,
     "traffic": check_traffic,
     "network_policy": check_network_policy,
+    "idp_egress": check_idp_egress,
     "worker": check_worker,
 }
 
@@ -733,14 +816,23 @@ def test_chart_checkov_skips_each_have_a_reason(render: Render, rollout: str) ->
     assert ".checkov.yaml" in (chart / ".helmignore").read_text().split()
 
 
+def schema_check(
+    bin_dir: Path, chart: Path, files: list[Path], base: list[Path]
+) -> dict[str, dict[str, Any]]:
+    """Each file over `base`: schema rejection, lint errors and the render error, by path."""
+    cmd = [str(bin_dir / "python"), str(SUPPORT / "chart_helm.py"), "schema", str(chart)]
+    cmd += [*map(str, files)] + [arg for path in base for arg in ("--base", str(path))]
+    results: dict[str, dict[str, Any]] = json.loads(run(cmd, cwd=chart).stdout)["results"]
+    return results
+
+
 @pytest.mark.parametrize("rollout", ["rolling", "canary"])
 def test_chart_schema_rejects_bad_values(render: Render, chart_bin: Path, rollout: str) -> None:
     chart = chart_dir(render(rollout=rollout))
     bad = sorted(DATA.glob("bad-*.yaml"))
     assert len(bad) >= 5
-    cmd = [str(chart_bin / "python"), str(SUPPORT / "chart_helm.py"), "schema", str(chart)]
-    good = DATA / "values-full.yaml"
-    results = json.loads(run([*cmd, *map(str, [*bad, good])], cwd=chart).stdout)["results"]
+    good = FULL
+    results = schema_check(chart_bin, chart, [*bad, good], base=[AUTH])
     for path in bad:
         result = results[str(path)]
         assert result["rejected"], f"values.schema.json accepted {path.name}"
@@ -824,7 +916,7 @@ def test_chart_minimal_values_switch_the_optional_parts_off(
             }
         )
     )
-    report = helm_render(chart_bin, chart, tmp_path / "out", [minimal])
+    report = helm_render(chart_bin, chart, tmp_path / "out", [AUTH, minimal])
     assert not any(lint["errors"] for lint in report["lint"].values())
     docs = [
         d
@@ -865,7 +957,7 @@ def test_slo_alerts_select_the_series_of_any_release_name(
         chart_bin,
         chart_dir(project),
         out,
-        [DATA / "values-full.yaml"],
+        [FULL],
         release="orders-prod",
         namespace="payments",
     )
@@ -927,3 +1019,56 @@ def test_slo_alerts_select_the_series_of_any_release_name(
         [promtool, "test", "rules", str(tests)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_chart_refuses_to_render_without_an_issuer(
+    render: Render, chart_bin: Path, tmp_path: Path
+) -> None:
+    """Secure by default: the chart's defaults (ENVIRONMENT=production) with no OpenID Provider,
+    or an issuer without an audience, stop `helm install`/`template` with one message naming
+    both values, as the app would refuse to start; the schema lets them through to it."""
+    chart = chart_dir(render(messaging="none", cache="none"))
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text("{}\n")
+    no_audience = tmp_path / "no-audience.yaml"
+    no_audience.write_text(yaml.safe_dump({"auth": {"issuer": "https://idp.example.com"}}))
+    results = schema_check(chart_bin, chart, [defaults, no_audience, AUTH], base=[])
+    for path in (defaults, no_audience):
+        result = results[str(path)]
+        assert not result["rejected"], result["message"]
+        error = result["render_error"]
+        assert REQUIRED_AUTH in error, error
+        assert error.count(REQUIRED_AUTH) == 1
+        assert "\n" not in error.strip(), "one line"
+        assert "--set-string auth.issuer=https://" in error, "it says what to pass"
+    assert results[str(AUTH)]["render_error"] == "", results[str(AUTH)]["render_error"]
+
+
+ISSUERS = {
+    "https://idp.example.com/realms/platform": True,
+    "https://login.example.com:8443/oauth2/default": True,
+    "https://idp.example.com": True,
+    "http://idp.example.com/realms/platform": False,  # keys fetched in the clear
+    "idp.example.com/realms/platform": False,
+    "https://idp.example.com/realms/platform?tenant=a": False,  # OIDC: no query or fragment
+    "https://idp.example.com/#keys": False,
+    "https:// idp.example.com": False,
+}
+
+
+def test_chart_schema_accepts_only_an_https_issuer(
+    render: Render, chart_bin: Path, tmp_path: Path
+) -> None:
+    chart = chart_dir(render(messaging="none", cache="none"))
+    files = {}
+    for index, issuer in enumerate(ISSUERS):
+        files[issuer] = tmp_path / f"issuer-{index}.yaml"
+        auth = {"issuer": issuer, "audience": "orders-service"}
+        files[issuer].write_text(yaml.safe_dump({"auth": auth}))
+    results = schema_check(chart_bin, chart, list(files.values()), base=[])
+    for issuer, accepted in ISSUERS.items():
+        result = results[str(files[issuer])]
+        assert result["rejected"] is not accepted, (issuer, result["message"])
+        if not accepted:
+            assert "/auth/issuer" in result["message"], result["message"]
+            assert result["render_error"], "helm install/template refuses it too"

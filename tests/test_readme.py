@@ -4,7 +4,7 @@ Every `make <target>` they name exists in the generated Makefile and every `pyth
 is a module of the project; what a line claims a target does, the target does; a project
 without a broker is not told about a worker or an outbox; and the README's worker command is
 run for real against the machine's RabbitMQ until its health endpoint answers, then stopped
-with SIGTERM.
+with SIGTERM. The machine-caller example asks a real OpenID Provider for a token.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -20,12 +21,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
+import jwt
 import psutil
 import pytest
 
 from tests.options import CHOICES
 from tests.services import BROKER_URLS, broker_available
 from tests.support.env import free_port, require, run
+from tests.support.oidc import RESOURCE, OpenIDProvider, secret
 from tests.support.project import Installed, Render, generate
 
 FENCE = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.M | re.S)
@@ -250,3 +253,33 @@ def test_template_readme_contents_table_names_files_that_exist(render: Render) -
             if not (path.is_dir() if rel.endswith("/") else path.is_file()):
                 missing.append(f"{practice}: {name}")
     assert not missing, "README names what a generated project lacks:\n" + "\n".join(missing)
+
+
+def test_readme_client_credentials_example_gets_a_token(
+    render: Render, oidc_provider: OpenIDProvider, tmp_path: Path
+) -> None:
+    """The README's machine-caller commands, run with bash against a real OpenID Provider up
+    to the call to the service, give a token it signed for this API with the scopes asked for;
+    the call then sends it as a bearer token."""
+    for tool in ("curl", "jq"):
+        require(shutil.which(tool), f"{tool} is not installed (see .ci/apt-packages)")
+    readme = (render() / "README.md").read_text()
+    (block,) = [b for b in FENCE.findall(readme) if "grant_type=client_credentials" in b]
+    *get_token, call = block.rstrip().splitlines()
+    assert re.search(r"^curl .*-H \"Authorization: Bearer \$TOKEN\" http://\S+/api/", call), call
+    script = tmp_path / "token.sh"
+    script.write_text("set -euo pipefail\n" + "\n".join(get_token) + '\nprintf %s "$TOKEN"\n')
+    env = {
+        "OIDC_ISSUER": oidc_provider.issuer,
+        "OIDC_AUDIENCE": RESOURCE,
+        "CLIENT_ID": "writer",
+        "CLIENT_SECRET": secret("writer"),
+    }
+    token = run(["bash", str(script)], tmp_path, env).stdout
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = jwt.PyJWKSet.from_dict(oidc_provider.jwks())[kid]
+    claims = jwt.decode(
+        token, key, algorithms=["RS256"], audience=RESOURCE, issuer=oidc_provider.issuer
+    )
+    assert claims["client_id"] == "writer"
+    assert set(claims["scope"].split()) == {"items:read", "items:write"}

@@ -5,7 +5,7 @@ Runs inside the ``chart`` tool virtualenv (``tests/tools/chart.txt``), not the t
 
     python chart_helm.py render CHART OUT --name N --namespace NS [--values F ...]
         [--kube-version v1.30.0 ...]
-    python chart_helm.py schema CHART BAD_VALUES_FILE ...
+    python chart_helm.py schema CHART VALUES_FILE ... [--base F ...]
 
 Both print one JSON document on stdout; the tests decide what passes.
 """
@@ -68,11 +68,12 @@ def cmd_render(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_schema(args: argparse.Namespace) -> dict[str, Any]:
-    """For each values file: does the chart's values.schema.json reject it, and does lint?"""
+    """For each values file (over the --base files, as `helm -f base -f file`): does the chart's
+    values.schema.json reject it, does lint, and does rendering fail (with what message)?"""
     results = {}
     with helm.Chart.load(args.chart) as chart:
         for name in args.files:
-            values = load_values([name])
+            values = load_values([*args.base, name])
             entry: dict[str, Any] = {"rejected": False, "message": ""}
             try:
                 chart.validate_schema(values)
@@ -80,6 +81,11 @@ def cmd_schema(args: argparse.Namespace) -> dict[str, Any]:
                 entry = {"rejected": True, "message": str(exc)}
             report = helm.lint(args.chart, values, strict=True)
             entry["lint_errors"] = report.get("errors") or []
+            entry["render_error"] = ""
+            try:
+                chart.render(values, name="schema-check", namespace="default", is_install=True)
+            except helm.HelmError as exc:
+                entry["render_error"] = str(exc)
             results[name] = entry
     return {"helm_sdk": helm.helm_sdk_version(), "results": results}
 
@@ -97,6 +103,7 @@ def main() -> int:
     schema = sub.add_parser("schema")
     schema.add_argument("chart")
     schema.add_argument("files", nargs="+")
+    schema.add_argument("--base", action="append", default=[])
     args = parser.parse_args()
     if args.command == "render" and not args.kube_version:
         args.kube_version = ["v1.30.0"]

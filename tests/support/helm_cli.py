@@ -1,5 +1,7 @@
 """`helm lint --strict CHART` and `helm template NAME CHART --namespace NS`, for pipeline jobs.
 
+Both take `--set-string KEY=VALUE` (dotted keys, string values) as Helm does.
+
 The machine has no helm binary; this stands in for the one `azure/setup-helm` (GitHub) or the
 `alpine/k8s` image (GitLab) provides, with Helm's own Go engine (helm-python-sdk, in the `chart`
 tool virtualenv, as tests/support/chart_helm.py). Only the two commands the pipelines run are
@@ -10,14 +12,30 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import helm_python as helm  # type: ignore[import-not-found, unused-ignore]
 
 SEVERITY = {1: "INFO", 2: "WARNING", 3: "ERROR"}
 
 
-def lint(chart: str, strict: bool) -> int:
-    report = helm.lint(chart, {}, strict=strict)
+def set_strings(pairs: list[str]) -> dict[str, Any]:
+    """`--set-string a.b=c` pairs as nested values (no list indexes or escapes: none are used)."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"helm: --set-string wants KEY=VALUE, got {pair!r}")
+        *parents, leaf = key.split(".")
+        node = values
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return values
+
+
+def lint(chart: str, strict: bool, values: dict[str, Any]) -> int:
+    report = helm.lint(chart, values, strict=strict)
     for message in report.get("messages") or []:
         level = SEVERITY.get(message.get("severity"), "UNKNOWN")
         sys.stdout.write(f"[{level}] {message.get('path')}: {message.get('error')}\n")
@@ -28,10 +46,11 @@ def lint(chart: str, strict: bool) -> int:
     return 1 if errors else 0
 
 
-def template(name: str, chart: str, namespace: str) -> int:
+def template(name: str, chart: str, namespace: str, values: dict[str, Any]) -> int:
     """Manifests as `helm template` prints them: each after `---` and its `# Source:`."""
     with helm.Chart.load(chart) as loaded:
-        rendered = loaded.render({}, name=name, namespace=namespace, is_install=True)
+        loaded.validate_schema(values)
+        rendered = loaded.render(values, name=name, namespace=namespace, is_install=True)
     for source, text in sorted(rendered.items()):
         if source.endswith("NOTES.txt") or not text.strip():
             continue
@@ -45,14 +64,17 @@ def main() -> int:
     lint_args = sub.add_parser("lint")
     lint_args.add_argument("--strict", action="store_true")
     lint_args.add_argument("chart")
+    lint_args.add_argument("--set-string", action="append", default=[])
     template_args = sub.add_parser("template")
     template_args.add_argument("name")
     template_args.add_argument("chart")
     template_args.add_argument("--namespace", required=True)
+    template_args.add_argument("--set-string", action="append", default=[])
     args = parser.parse_args()
+    values = set_strings(args.set_string)
     if args.command == "lint":
-        return lint(args.chart, args.strict)
-    return template(args.name, args.chart, args.namespace)
+        return lint(args.chart, args.strict, values)
+    return template(args.name, args.chart, args.namespace, values)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from alembic.config import Config
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -28,7 +29,6 @@ from sqlalchemy.pool import NullPool
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.cache import cache_overrides, forget_cached_entries  # noqa: F401 - autouse fixture
-from tests.identity import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable `Settings` would read (pydantic-settings matches names case-insensitively).

@@ -8,8 +8,12 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -20,13 +24,14 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from httpx import ASGITransport, AsyncClient, Response
 from prometheus_client import REGISTRY
+from scripts.local_idp import LocalIdentityProvider, SigningKey, local_identity_provider
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
-from tests.identity import LocalIdentityProvider, SigningKey, local_identity_provider
 
+ROOT = Path(__file__).resolve().parent.parent
 PROBES = {"/livez", "/readyz", "/startupz", "/metrics"}
 DOCS = {"/docs", "/docs/oauth2-redirect"}  # the pages; /openapi.json is not an APIRoute
 ITEM = {"name": "widget", "price_cents": 100}
@@ -338,3 +343,36 @@ async def test_docs_are_off_in_production_unless_enabled(settings: Settings) -> 
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
             assert (await http.get("/openapi.json")).status_code == status
             assert (await http.get("/docs")).status_code == status
+
+
+@pytest.fixture
+def make_idp() -> Iterator[dict[str, str]]:
+    """`make idp` (python -m scripts.local_idp) running; what it printed (settings, a token)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "scripts.local_idp", "--port", str(port), "--scope", READ]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as idp:  # noqa: S603 - our own module
+        assert idp.stdout is not None
+        try:
+            yield dict(idp.stdout.readline().strip().split("=", 1) for _ in range(3))
+        finally:
+            idp.terminate()
+    assert idp.returncode == 0  # SIGTERM ends it cleanly
+
+
+async def test_make_idp_serves_a_provider_the_service_trusts(
+    settings: Settings, make_idp: dict[str, str]
+) -> None:
+    trusting = settings.model_copy(
+        update={"oidc_issuer": make_idp["OIDC_ISSUER"], "oidc_audience": make_idp["OIDC_AUDIENCE"]}
+    )
+    headers = {"Authorization": f"Bearer {make_idp['TOKEN']}"}
+    async with (
+        LifespanManager(create_app(trusting)) as manager,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app), base_url="http://t", headers=headers
+        ) as http,
+    ):
+        assert (await http.get("/api/v2/items")).status_code == 200
+        assert (await http.post("/api/v2/items", json=ITEM)).status_code == 403

@@ -68,6 +68,7 @@ Non-secret settings as a YAML map: the ConfigMap's data, and the migration Job's
 (the Job is a pre-install hook and runs before the ConfigMap exists).
 */}}
 {{- define "svc.configData" -}}
+{{- include "svc.requireAuth" . -}}
 ENVIRONMENT: {{ .Values.config.environment | quote }}
 HOST: "0.0.0.0"
 PORT: {{ .Values.containerPort | quote }}
@@ -75,6 +76,11 @@ WEB_CONCURRENCY: {{ .Values.config.webConcurrency | quote }}
 GRACEFUL_TIMEOUT: {{ .Values.config.gracefulTimeout | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 LOG_FORMAT: {{ .Values.config.logFormat | quote }}
+OIDC_ISSUER: {{ .Values.auth.issuer | quote }}
+OIDC_AUDIENCE: {{ .Values.auth.audience | quote }}
+{{- if kindIs "bool" .Values.auth.docsEnabled }}
+DOCS_ENABLED: {{ .Values.auth.docsEnabled | quote }}
+{{- end }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
@@ -95,4 +101,19 @@ LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 {{/* The container securityContext, shared by the app and the migration Job. */}}
 {{- define "svc.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/*
+Secure by default: the app refuses to start outside ENVIRONMENT=local without an issuer, so
+the chart refuses to render without one (values.schema.json checks the form of what is given).
+*/}}
+{{- define "svc.requireAuth" -}}
+{{- if not (and .Values.auth.issuer .Values.auth.audience) }}
+{{- fail (printf "auth.issuer and auth.audience are required: the https issuer URL of your OpenID Provider and the audience of this API's tokens, e.g. --set-string auth.issuer=https://idp.example.com/realms/platform --set-string auth.audience=%s (or in deploy/values-<environment>.yaml); the service does not start without them" (include "svc.name" .)) }}
+{{- end }}
+{{- end }}
+
+{{/* The OpenID Provider's port: the one the issuer URL names, else 443. */}}
+{{- define "svc.idpPort" -}}
+{{- (urlParse .Values.auth.issuer).host | regexFind ":[0-9]+$" | trimPrefix ":" | default "443" }}
 {{- end }}

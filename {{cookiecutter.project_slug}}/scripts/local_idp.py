@@ -1,13 +1,19 @@
-"""A local identity provider for the tests: a signing key, and its JWKS served on a real port.
+"""A local identity provider: a signing key, its discovery document and JWKS on a real port.
 
 The service fetches `/.well-known/openid-configuration` and the JWKS over HTTP as it would from
-the company's provider, so `make test` needs nothing external. It counts those fetches, can
-rotate its key, go down and come back.
+the company's provider, so the tests (`make test`), the bench (`make bench`) and a service run
+with authentication on (`make idp`, then ENVIRONMENT=test) need nothing external. It mints
+tokens itself (it has no token endpoint), counts the JWKS fetches, can rotate its key, go down
+and come back. For development and tests only: anyone can ask it for a token.
+
+    python -m scripts.local_idp --port 9400   # prints OIDC_ISSUER, OIDC_AUDIENCE, a token
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import threading
 import time
 import uuid
@@ -43,11 +49,11 @@ class SigningKey:
 class LocalIdentityProvider:
     """Discovery and JWKS on 127.0.0.1, and tokens signed with its current key."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.keys = [SigningKey()]
         self.jwks_fetches = 0
         self.down = False  # answer nothing but 503, as a provider in an outage
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -92,7 +98,7 @@ class LocalIdentityProvider:
         *,
         key: SigningKey | None = None,
         ttl: float = 3600,
-        **claims: Any,
+        **claims: Any,  # noqa: ANN401 - any claim, to override or forge
     ) -> str:
         """An access token as the provider issues it (RFC 9068), with `claims` overriding."""
         now = int(time.time())
@@ -128,11 +134,31 @@ class LocalIdentityProvider:
 
 
 @contextmanager
-def local_identity_provider() -> Iterator[LocalIdentityProvider]:
-    """A provider for the duration of the block."""
-    provider = LocalIdentityProvider()
+def local_identity_provider(port: int = 0) -> Iterator[LocalIdentityProvider]:
+    """A provider for the duration of the block (on a free port unless `port`)."""
+    provider = LocalIdentityProvider(port)
     provider.start()
     try:
         yield provider
     finally:
         provider.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM; print the settings that trust it and a token (env lines)."""
+    parser = argparse.ArgumentParser(prog="python -m scripts.local_idp", description=__doc__)
+    parser.add_argument("--port", type=int, default=9400)
+    parser.add_argument("--scope", default=ALL_SCOPES)
+    parser.add_argument("--ttl", type=float, default=12 * 3600, help="token lifetime, seconds")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with local_identity_provider(args.port) as provider:
+        token = provider.token(args.scope or None, ttl=args.ttl)
+        print(f"OIDC_ISSUER={provider.issuer}\nOIDC_AUDIENCE={AUDIENCE}\nTOKEN={token}", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
