@@ -4,8 +4,8 @@ C is a raw ASGI app (`bench/raw_asgi.py`), P a bare FastAPI app with the same ro
 (`bench/bare_fastapi.py`), O the service itself with all its instrumentation on: traces exported
 over OTLP (to a local sink; sampler from `--sample-ratio`), metrics, and JSON access logs at
 INFO to a file (as in production, `/livez` is a quiet path: no span, no line unless it fails),
-and authentication: a local issuer (`issuer.py`) serves its JWKS, and every request carries
-its RS256 access token, which O checks against the cached key.
+and authentication: a local identity provider (`scripts/local_idp.py`) serves its JWKS, and
+every request carries its RS256 access token, which O checks against the cached key.
 All three run under the same uvicorn settings (`server_options` of
 `python -m {{ cookiecutter.package_name }}`), pinned to one core while wrk runs on another.
 Rounds interleave the servers so machine noise hits each alike; figures are round medians.

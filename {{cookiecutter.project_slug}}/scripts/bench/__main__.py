@@ -1,6 +1,6 @@
 """`make bench`: the service against two baselines, in one run, on one machine, with wrk.
 
-`python -m scripts.bench [options]` seeds, starts a local token issuer (issuer.py), C, P and O
+`python -m scripts.bench [options]` seeds, starts a local identity provider, C, P and O
 (see the package's docstring), runs interleaved rounds and prints the table and the JSON
 figures; `serve TARGET` is how the baselines are started, with the service's uvicorn settings.
 """
@@ -16,17 +16,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.issuer import AUDIENCE, LocalIssuer, jwks_fetches, local_issuer
 from scripts.bench.model import SERVICES, VARIANTS, Scenario, Server
 from scripts.bench.processes import serve, start, stop
 from scripts.bench.report import print_table, report
 from scripts.bench.seed import {% if cookiecutter.cache == "redis" %}forget_cached_items, {% endif %}seed
 from scripts.bench.sink import exports_received, otlp_sink
 from scripts.bench.wrk import WRK_DONE, WRK_MISS, bearer, wrk
+from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 
 def servers(
-    options: argparse.Namespace, workdir: Path, sink: str, issuer: LocalIssuer
+    options: argparse.Namespace, workdir: Path, sink: str, idp: LocalIdentityProvider
 ) -> dict[str, Server]:
     """C, P and O with the same uvicorn settings; O with every instrument and its auth on."""
     python = sys.executable
@@ -46,7 +46,7 @@ def servers(
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": str(options.sample_ratio),
-        "OIDC_ISSUER": issuer.url,
+        "OIDC_ISSUER": idp.issuer,
         "OIDC_AUDIENCE": AUDIENCE,
     }
     fleet = {
@@ -84,11 +84,13 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             scenario.servers += list(VARIANTS)
     offset = 0
     phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
-    with otlp_sink() as sink, local_issuer() as issuer:
-        # Every server gets the same token (C and P ignore it): the same bytes to parse.
-        fixed.write_text(bearer(issuer.token) + WRK_DONE)
-        fresh.write_text(bearer(issuer.token) + WRK_MISS + WRK_DONE)
-        fleet = servers(options, workdir, sink, issuer)
+    with otlp_sink() as sink, local_identity_provider() as idp:
+        # Every server gets the same token (C and P ignore it): the same bytes to parse. Its
+        # hour outlives any run.
+        token = idp.token()
+        fixed.write_text(bearer(token) + WRK_DONE)
+        fresh.write_text(bearer(token) + WRK_MISS + WRK_DONE)
+        fleet = servers(options, workdir, sink, idp)
         exits: dict[str, int | None] = {}
         try:
             for server in fleet.values():
@@ -110,11 +112,12 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for name, server in fleet.items():
                 exits[name] = stop(server)
         exports = exports_received()
+        jwks_fetches = idp.jwks_fetches
     logs = {name: fleet[name].log for name in SERVICES if name in fleet}
     result = report(scenarios, options, exits, exports, logs)
-    # The local issuer's JWKS, served to every authenticating server of the run: one fetch
+    # The local provider's JWKS, served to every authenticating server of the run: one fetch
     # each at start-up, then every token is checked against the cached key.
-    result["jwks_fetches"] = jwks_fetches()
+    result["jwks_fetches"] = jwks_fetches
     return result
 
 

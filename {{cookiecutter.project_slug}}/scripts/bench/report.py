@@ -84,4 +84,5 @@ def print_table(result: dict[str, Any]) -> None:
         if "price_us" in entry:
             prices = ", ".join(f"{k} {v} µs" for k, v in entry["price_us"].items())
             print(f"{name:16} CPU per request each instrument costs O: {prices}")
-    print(f"JWKS fetches from the local issuer: {result['jwks_fetches']} (one per O process)")
+    fetches = result["jwks_fetches"]
+    print(f"JWKS fetches from the local identity provider: {fetches} (one per O process)")
