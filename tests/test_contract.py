@@ -2,7 +2,8 @@
 
 The sunset default is never in the past, and a bad answer stops generation. The fuzz drives a
 served project on PostgreSQL with valid and hostile input (tests/support/fuzz.py) and holds
-every response to the OpenAPI document (tests/support/contract.py).
+every response to the OpenAPI document (tests/support/contract.py); the project checks tokens
+from the real OpenID Provider (tests/support/oidc.py), so 401s and 403s are held to it too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pytest
 from tests.services import postgres_available, scratch_database
 from tests.support.contract import Contract
 from tests.support.env import require
-from tests.support.fuzz import fuzz, report
+from tests.support.fuzz import Callers, fuzz, report
+from tests.support.oidc import RESOURCE, SCOPES, openid_provider
 from tests.support.project import Installed, Render
 from tests.support.server import serve
 from tests.support.timing import Figure
@@ -102,14 +104,25 @@ def project(installed_project: Callable[[Mapping[str, object]], Installed]) -> I
 def test_stateful_fuzz_on_postgresql_keeps_the_documented_contract(
     project: tuple[Path, dict[str, str]], tmp_path: Path, figure: Figure
 ) -> None:
-    """Every operation, valid and hostile input, a real process on PostgreSQL: no 5xx, only
-    documented statuses, bodies and headers as documented, state as created and deleted, and
-    every documented status a client can cause is caused at least once."""
+    """Every operation, valid and hostile input, a real process on PostgreSQL trusting a real
+    OpenID Provider: no 5xx, only documented statuses, bodies and headers as documented, state
+    as created and deleted, and every documented status a client can cause is caused at least
+    once (401 and 403 included)."""
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     root, env = project
-    with scratch_database("fuzz") as database_url:
+    with (
+        scratch_database("fuzz") as database_url,
+        openid_provider(tmp_path, ttl=900) as provider,  # its tokens outlive the run
+    ):
+        callers = Callers(
+            provider.token("writer", SCOPES),
+            {scope: provider.token("writer", scope) for scope in SCOPES.split()},
+        )
         served = {
             **env,
+            "ENVIRONMENT": "test",
+            "OIDC_ISSUER": provider.issuer,
+            "OIDC_AUDIENCE": RESOURCE,
             "DATABASE_URL": database_url,
             "REDIS_URL": "redis://127.0.0.1:1/0",  # no cache: degraded, still correct
             "BROKER_URL": "amqp://guest:guest@127.0.0.1:1/",  # the outbox only stores events
@@ -118,7 +131,9 @@ def test_stateful_fuzz_on_postgresql_keeps_the_documented_contract(
         }
         with serve(root, served, tmp_path) as server:
             started = time.perf_counter()
-            contract = fuzz(server.url, body_limit=BODY_LIMIT, examples=100, steps=30)
+            contract = fuzz(
+                server.url, body_limit=BODY_LIMIT, examples=100, steps=30, callers=callers
+            )
             seconds = time.perf_counter() - started
     outcome = report(contract)
     operations = {operation.key for operation in contract.operations()}
@@ -131,7 +146,8 @@ def test_stateful_fuzz_on_postgresql_keeps_the_documented_contract(
     figure(
         f"stateful fuzz on PostgreSQL: {contract.cases} cases ({contract.swept} of the edge "
         f"sweep, the rest from the state machine) over {len(operations)} operations "
-        f"and their undocumented methods in {seconds:.0f} s; statuses {statuses}; "
+        f"and their undocumented methods in {seconds:.0f} s, as callers with every scope, one "
+        f"scope, no token or a malformed one; statuses {statuses}; "
         f"0 violations; {contract.closed_early} oversized bodies cut off after the 413"
     )
 

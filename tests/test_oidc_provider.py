@@ -101,3 +101,14 @@ def test_elliptic_curve_keys_sign_es256(tmp_path: Path) -> None:
         token = provider.token("writer", "items:read")
         assert jwt.get_unverified_header(token)["alg"] == "ES256"
         assert verified(provider, token, alg="ES256")["scope"] == "items:read"
+
+
+def test_requests_are_counted_per_path(own_oidc_provider: OpenIDProvider) -> None:
+    """What the service tests count JWKS fetches with; the provider's test routes are not."""
+    assert own_oidc_provider.jwks_fetches() == 0
+    own_oidc_provider.jwks()
+    own_oidc_provider.jwks()
+    assert own_oidc_provider.jwks_fetches() == 2
+    counts = own_oidc_provider.requests()
+    assert counts["/.well-known/openid-configuration"] >= 3, counts
+    assert not any(path.startswith("/-/") for path in counts), counts

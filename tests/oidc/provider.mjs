@@ -14,6 +14,8 @@
 // only the keys change. `POST /-/rotate` does that and answers the key ids (`?retire=1` also
 // drops the previous keys, so tokens they signed carry a kid the JWKS no longer lists); it lives
 // outside the provider's routes and is for tests only (the server listens on loopback).
+// `GET /-/requests` answers how many requests each path has had, so a test can count the JWKS
+// and discovery fetches a resource server made (its own requests to /-/ are not counted).
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -84,6 +86,7 @@ function build(keys) {
 }
 
 let keys = [newSigningKey()];
+const requests = {};
 let handler = build(keys).callback();
 
 function rotate(res, retire) {
@@ -98,6 +101,11 @@ createServer((req, res) => {
   if (req.method === 'POST' && url.pathname === '/-/rotate') {
     return rotate(res, url.searchParams.get('retire') === '1');
   }
+  if (req.method === 'GET' && url.pathname === '/-/requests') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(requests));
+  }
+  requests[url.pathname] = (requests[url.pathname] ?? 0) + 1;
   return handler(req, res);
 }).listen(config.port, host, () => {
   console.log(`oidc-provider ${issuer} listening, signing key ${keys[0].kid} (${alg})`);

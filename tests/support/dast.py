@@ -26,13 +26,22 @@ def run_dast(
     url: str,
     *make_args: str,
     timeout: float = 420,
+    token: str | None = None,
+    hooks: Path | None = None,
 ) -> DastRun:
-    """`make dast`; asserts it passed, tested every operation and that every case passed."""
+    """`make dast`; asserts it passed, tested every operation and that every case passed.
+
+    With `token`, every request carries it as a bearer token (DAST_TOKEN, from the environment
+    so it stays off the command line); it must outlive the run. `hooks` is a file of checks of
+    our own that schemathesis loads (SCHEMATHESIS_HOOKS) and runs with its own.
+    """
+    extra = {"DAST_TOKEN": token} if token else {}
+    extra |= {"SCHEMATHESIS_HOOKS": str(hooks)} if hooks else {}
     started = time.perf_counter()
     proc = subprocess.run(
         ["make", "dast", f"SCHEMATHESIS={schemathesis}", f"DAST_URL={url}", *make_args],
         cwd=project,
-        env={**os.environ, **env},
+        env={**os.environ, **env, **extra},
         capture_output=True,
         text=True,
         check=False,

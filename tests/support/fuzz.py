@@ -2,7 +2,9 @@
 
 Rules create, read, list and delete items through v1 and v2 with valid data, so that the
 state is real (ids, cursors), and send hostile requests to every documented operation and
-methods no path has. `Contract` checks every response; the model checks the state: a created
+methods no path has. Against a service that checks tokens (`Callers`), valid rules carry a token
+with every scope and hostile requests draw their caller too: that token, one lacking a scope,
+none, or a malformed one. `Contract` checks every response; the model checks the state: a created
 item reads back as created, a deleted one is 404 everywhere, pages list exactly the live items.
 Violations are collected, not raised, so one run reports all of them at once.
 """
@@ -23,6 +25,25 @@ from tests.support.contract import Contract, Operation
 
 VERSIONS = ("v1", "v2")
 UNDOCUMENTED_METHODS = ("PUT", "PATCH", "OPTIONS", "TRACE", "POST", "DELETE")
+# Who a hostile request comes as: mostly the full token, so that most reach the routes.
+HOSTILE_CALLERS = ("full", "full", "full", "full", "items:read", "items:write", "none", "junk")
+
+
+@dataclass(frozen=True)
+class Callers:
+    """Bearer tokens for a service that checks them: every scope, and each scope alone."""
+
+    full: str
+    by_scope: dict[str, str]
+
+    def header(self, caller: str) -> dict[str, str]:
+        """The Authorization header of `caller` ("none": no header at all)."""
+        token = {"full": self.full, "junk": "not-a.jwt-at.all", **self.by_scope}.get(caller)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def lacking(self, scopes: list[str]) -> str:
+        """A caller whose token grants none of `scopes`."""
+        return next(scope for scope in self.by_scope if scope not in scopes)
 
 
 @dataclass
@@ -39,6 +60,7 @@ class Target:
     contract: Contract
     model: Model
     body_limit: int
+    callers: Callers | None = None
 
     def send(
         self,
@@ -47,8 +69,11 @@ class Target:
         query: str = "",
         body: bytes | None = None,
         media: str = "application/json",
+        *,
+        caller: str = "full",
     ) -> httpx.Response:
         headers = {"content-type": media} if body is not None and media else {}
+        headers |= self.callers.header(caller) if self.callers else {}
         url = path + (f"?{query}" if query else "")
         try:
             response = self.client.request(operation.method, url, content=body, headers=headers)
@@ -151,7 +176,8 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
             )
         elif data.draw(st.integers(0, 9)) == 0:  # now and then a body where none belongs
             body = b"x" * (target.body_limit + 1)
-        response = target.send(op, path, "&".join(pairs), body, media)
+        caller = data.draw(st.sampled_from(HOSTILE_CALLERS)) if target.callers else "full"
+        response = target.send(op, path, "&".join(pairs), body, media, caller=caller)
         if response.status_code in {201, 204}:  # a hostile request that wrote: learn what
             target.resync()
 
@@ -308,12 +334,33 @@ def sweep(target: Target) -> None:
     target.resync()  # the sweep created items: the machine starts from what is stored
 
 
-def fuzz(base_url: str, *, body_limit: int, examples: int, steps: int) -> Contract:
+def sweep_callers(target: Target) -> None:
+    """Every protected operation once with no token, a malformed one and one without its
+    scope: the 401s and 403s the document lists, whatever the draws."""
+    if target.callers is None:
+        return
+    for op in target.contract.operations():
+        scopes = [s for need in op.spec.get("security", []) for s in need.get("oauth2", [])]
+        if scopes:
+            path = op.path.replace("{item_id}", "1")
+            for caller in ("none", "junk", target.callers.lacking(scopes)):
+                target.send(op, path, caller=caller)
+
+
+def fuzz(
+    base_url: str,
+    *,
+    body_limit: int,
+    examples: int,
+    steps: int,
+    callers: Callers | None = None,
+) -> Contract:
     """Run the machine against a served project; returns the contract with its tally."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
         doc = client.get("/openapi.json").raise_for_status().json()
-        target = Target(client, Contract(doc), Model(), body_limit)
+        target = Target(client, Contract(doc), Model(), body_limit, callers)
         sweep(target)
+        sweep_callers(target)
         target.contract.swept = target.contract.cases
         machine = machine_for(target)
         run_state_machine_as_test(

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -128,6 +129,17 @@ class OpenIDProvider:
         response = httpx.post(url, timeout=30)
         response.raise_for_status()
         return str(response.json()["kid"])
+
+    def requests(self) -> dict[str, int]:
+        """How many requests each path of the provider has had (its test routes excepted)."""
+        response = httpx.get(f"{self.issuer}/-/requests", timeout=5)
+        response.raise_for_status()
+        return {str(path): int(count) for path, count in response.json().items()}
+
+    def jwks_fetches(self) -> int:
+        """Requests to the JWKS document so far, whoever made them."""
+        path = urlsplit(str(self.discovery()["jwks_uri"])).path
+        return self.requests().get(path, 0)
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the provider and wait: its port refuses connections afterwards."""

@@ -1,8 +1,8 @@
 """`make bench`: the service against two baselines, in one run, on one machine, with wrk.
 
-`python -m scripts.bench [options]` seeds, starts C, P and O (see the package's docstring),
-runs interleaved rounds and prints the table and the JSON figures; `serve TARGET` is how the
-baselines are started, with the service's uvicorn settings.
+`python -m scripts.bench [options]` seeds, starts a local identity provider, C, P and O
+(see the package's docstring), runs interleaved rounds and prints the table and the JSON
+figures; `serve TARGET` is how the baselines are started, with the service's uvicorn settings.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ from scripts.bench.processes import serve, start, stop
 from scripts.bench.report import print_table, report
 from scripts.bench.seed import {% if cookiecutter.cache == "redis" %}forget_cached_items, {% endif %}seed
 from scripts.bench.sink import exports_received, otlp_sink
-from scripts.bench.wrk import WRK_DONE, WRK_MISS, wrk
+from scripts.bench.wrk import WRK_DONE, WRK_MISS, bearer, wrk
+from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 
-def servers(options: argparse.Namespace, workdir: Path, sink: str) -> dict[str, Server]:
-    """C, P and O with the same uvicorn settings; O with every instrument on."""
+def servers(
+    options: argparse.Namespace, workdir: Path, sink: str, idp: LocalIdentityProvider
+) -> dict[str, Server]:
+    """C, P and O with the same uvicorn settings; O with every instrument and its auth on."""
     python = sys.executable
     baseline = [python, "-m", "scripts.bench", "serve"]  # C and P: see `serve`
     service = [python, "-m", "{{ cookiecutter.package_name }}"]
@@ -43,6 +46,8 @@ def servers(options: argparse.Namespace, workdir: Path, sink: str) -> dict[str, 
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": str(options.sample_ratio),
+        "OIDC_ISSUER": idp.issuer,
+        "OIDC_AUDIENCE": AUDIENCE,
     }
     fleet = {
         "C": Server("C", [*baseline, "bench.raw_asgi:app"], {}, workdir / "c.log"),
@@ -52,7 +57,8 @@ def servers(options: argparse.Namespace, workdir: Path, sink: str) -> dict[str, 
     if options.breakdown:
         for name, (_, change) in VARIANTS.items():
             log = workdir / f"{name.lower()}.log"
-            fleet[name] = Server(name, service, {**service_env, **change}, log)
+            env = {k: v for k, v in {**service_env, **change}.items() if v is not None}
+            fleet[name] = Server(name, service, env, log)
     return fleet
 
 
@@ -63,9 +69,7 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     forget_cached_items(options.redis_url)
 {%- endif %}
     fixed = workdir / "fixed.lua"
-    fixed.write_text(WRK_DONE)
     fresh = workdir / "fresh.lua"  # a new id per request
-    fresh.write_text(WRK_MISS + WRK_DONE)
     scenarios = [
         Scenario("livez", "/livez", ["C", "P", "O"], fixed),
 {%- if cookiecutter.cache == "redis" %}
@@ -80,8 +84,13 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             scenario.servers += list(VARIANTS)
     offset = 0
     phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
-    with otlp_sink() as sink:
-        fleet = servers(options, workdir, sink)
+    with otlp_sink() as sink, local_identity_provider() as idp:
+        # Every server gets the same token (C and P ignore it): the same bytes to parse. Its
+        # hour outlives any run.
+        token = idp.token()
+        fixed.write_text(bearer(token) + WRK_DONE)
+        fresh.write_text(bearer(token) + WRK_MISS + WRK_DONE)
+        fleet = servers(options, workdir, sink, idp)
         exits: dict[str, int | None] = {}
         try:
             for server in fleet.values():
@@ -103,8 +112,13 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for name, server in fleet.items():
                 exits[name] = stop(server)
         exports = exports_received()
+        jwks_fetches = idp.jwks_fetches
     logs = {name: fleet[name].log for name in SERVICES if name in fleet}
-    return report(scenarios, options, exits, exports, logs)
+    result = report(scenarios, options, exits, exports, logs)
+    # The local provider's JWKS, served to every authenticating server of the run: one fetch
+    # each at start-up, then every token is checked against the cached key.
+    result["jwks_fetches"] = jwks_fetches
+    return result
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -133,7 +147,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--breakdown",
         action="store_true",
-        help="also run the item routes on O without traces and on O without access lines",
+        help="also run the item routes on O without traces, access lines or authentication",
     )
     return parser.parse_args(argv)
 

@@ -75,7 +75,7 @@ def print_table(result: dict[str, Any]) -> None:
                     else ""
                 )
                 print(
-                    f"{name:16} {server:10} {figures['rps']:>7} req/s  "
+                    f"{name:16} {server:17} {figures['rps']:>7} req/s  "
                     f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
                     f"non-2xx {figures['non2xx']}{cpu}"
                 )
@@ -84,3 +84,5 @@ def print_table(result: dict[str, Any]) -> None:
         if "price_us" in entry:
             prices = ", ".join(f"{k} {v} µs" for k, v in entry["price_us"].items())
             print(f"{name:16} CPU per request each instrument costs O: {prices}")
+    fetches = result["jwks_fetches"]
+    print(f"JWKS fetches from the local identity provider: {fetches} (one per O process)")

@@ -32,6 +32,11 @@ end
 """
 
 
+def bearer(token: str) -> str:
+    """A wrk script line sending `token` with every request (a JWT needs no Lua escaping)."""
+    return f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+
+
 def wrk(
     url: str,
     script: Path,
