@@ -55,7 +55,10 @@ class LocalIdentityProvider:
         self.down = False  # answer nothing but 503, as a provider in an outage
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms, not 0.5 s: each test's provider stops in that time.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
