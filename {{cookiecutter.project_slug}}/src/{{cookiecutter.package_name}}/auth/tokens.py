@@ -9,7 +9,7 @@ clock skew.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,14 +102,15 @@ class TokenVerifier:
         audience: str,
         algorithms: Collection[str],
         leeway: int,
-        remember: int = REMEMBERED_TOKENS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
         self.issuer = keys.issuer
         self.audience = audience
         self.algorithms = frozenset(algorithms)
         self.leeway = leeway
-        self.remember = remember
+        self.remember = REMEMBERED_TOKENS
+        self.clock = clock  # the remembered tokens' clock (PyJWT reads the system's)
         self._verified: dict[str, _Verified] = {}  # insertion-ordered: the oldest first
 
     @property
@@ -121,9 +122,11 @@ class TokenVerifier:
         """A remembered token while it stays valid, else the full check; never log the token."""
         known = self._verified.get(token)
         if known is not None and known.generation == self.keys.generation and not self.keys.stale():
-            now = time.time()
+            now = self.clock()
             # PyJWT's own rules with the same leeway: past `exp` and before `nbf`/`iat` it fails.
-            if known.not_before - self.leeway <= now < known.expires + self.leeway:
+            if now >= known.expires + self.leeway:
+                raise InvalidTokenError("The access token expired.")
+            if now >= known.not_before - self.leeway:
                 return known.principal
         principal, claims = await self._check(token)
         self._verified.pop(token, None)
