@@ -116,7 +116,9 @@ def test_migrations_on_postgres(project: Project) -> None:
 def test_serves_v1_v2_and_probes_as_a_real_process(
     project: Project, tmp_path: Path, figure: Figure
 ) -> None:
-    """What `make run` starts: migrate, then `python -m <package>` on a real port."""
+    """What `make run` (and the template's `make demo`) starts: migrate, then
+    `python -m <package>` on a real port, with no identity provider: ENVIRONMENT=local runs
+    without authentication and says so in one warning line."""
     env = {
         **project.env,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
@@ -139,3 +141,6 @@ def test_serves_v1_v2_and_probes_as_a_real_process(
             assert missing.headers["content-type"] == "application/problem+json"
         assert server.stop() == 0, "SIGTERM must end the server with exit 0"
     assert "Traceback" not in server.log_text(), server.log_text()[-3000:]
+    warnings = [line for line in server.log_text().splitlines() if "authentication" in line]
+    assert len(warnings) == 1, warnings
+    assert "authentication is off: ENVIRONMENT=local and no OIDC_ISSUER" in warnings[0]
