@@ -39,7 +39,12 @@ from tests.support.timing import Budget, Figure
 pytestmark = [pytest.mark.xdist_group("image")]
 
 MB = 1_000_000
-MAX_DELTA_MB = 80  # runtime image over its base image
+# Runtime image over its base image. Issue 3 set 80 MB (77.7 MB then). Checking bearer tokens
+# (issue 18) needs `cryptography`, the OpenSSL bindings under every maintained JOSE library
+# (hand-written cryptography is no option): 12 MB stripped, ~16 MB with its bytecode and cffi.
+# Dropping uvicorn's unused [standard] extras won ~3 MB back. The rest keeps issue 3's budget.
+CRYPTOGRAPHY_MB = 16
+MAX_DELTA_MB = 80 + CRYPTOGRAPHY_MB
 # Process start to the first 200 on /readyz: 2 s where the reference workload took 0.70 s
 # (an idle machine of this kind; the image was ready in 0.8-0.9 s there).
 READY = Budget("start to first 200 on /readyz", target=2.0, reference=0.70)
@@ -339,7 +344,8 @@ def test_image_size(built: Built, figure: Figure) -> None:
         f"stand-in base {base}; "
         + (f"build {built.build_seconds:.1f} s; " if built.build_seconds else "image reused; ")
         + f"base {built.base_size / MB:.1f} MB, image {built.size / MB:.1f} MB, "
-        f"delta {delta / MB:.1f} MB (target <= {MAX_DELTA_MB} MB)",
+        f"delta {delta / MB:.1f} MB (target <= {MAX_DELTA_MB} MB: 80 + {CRYPTOGRAPHY_MB} for "
+        "cryptography)",
     )
     assert delta <= MAX_DELTA_MB * MB
 
