@@ -27,10 +27,11 @@ from httpx import ASGITransport, AsyncClient, Response
 from prometheus_client import REGISTRY
 from scripts.local_idp import AUDIENCE, LocalIdentityProvider, SigningKey, local_identity_provider
 
+from {{ cookiecutter.package_name }}.api.security import BearerToken
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.auth.keys import KeySet
 from {{ cookiecutter.package_name }}.auth.tokens import InvalidTokenError, TokenVerifier
-from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
+from {{ cookiecutter.package_name }}.items.scopes import READ, SCOPES, WRITE
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.clients import app_client
@@ -432,3 +433,17 @@ async def test_the_remembered_tokens_are_bounded(identity_provider: LocalIdentit
         principals = [await verifier.verify(token) for token in tokens]
     assert [p.subject for p in principals] == [f"caller-{n}" for n in range(5)]
     assert verifier.remembered == 3
+
+
+def test_the_flows_follow_what_the_provider_offers() -> None:
+    """No discovery document (provider down at start): the issuer's usual paths; a provider for
+    machine clients only (no authorization endpoint): no authorization-code flow offered."""
+    bearer = BearerToken("https://idp.example.test/", SCOPES)
+    bearer.point_at({})
+    flows = bearer.model.flows  # type: ignore[attr-defined]
+    assert flows.clientCredentials.tokenUrl == "https://idp.example.test/token"
+    assert flows.authorizationCode.authorizationUrl == "https://idp.example.test/authorize"
+    bearer.point_at({"token_endpoint": "https://idp.example.test/oauth2/token"})
+    flows = bearer.model.flows  # type: ignore[attr-defined]
+    assert flows.clientCredentials.tokenUrl == "https://idp.example.test/oauth2/token"
+    assert flows.authorizationCode is None

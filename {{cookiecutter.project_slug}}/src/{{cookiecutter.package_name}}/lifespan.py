@@ -52,13 +52,9 @@ def lifespan_for(
                 open_cache(settings) as (cache, cache_check),
                 open_verifier(settings) as verifier,
             ):
-                metadata = verifier.keys.metadata if verifier else {}
-                if bearer is not None and "token_endpoint" in metadata:
-                    bearer.point_at(
-                        metadata["token_endpoint"],
-                        metadata.get("authorization_endpoint", metadata["token_endpoint"]),
-                    )
-                    app.openapi_schema = None  # built again, with those endpoints
+                if bearer is not None and verifier is not None:
+                    bearer.point_at(verifier.keys.metadata)
+                    app.openapi_schema = None  # built again, with the provider's endpoints
                 resources = Resources(
                     settings=settings,
                     engine=engine,

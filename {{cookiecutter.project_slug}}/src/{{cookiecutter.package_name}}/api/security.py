@@ -8,6 +8,7 @@ into `Security(authorize, scopes=[scope])`, which FastAPI shows per operation in
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials
@@ -37,9 +38,20 @@ class BearerToken(OAuth2):
             auto_error=False,
         )
 
-    def point_at(self, token_url: str, authorization_url: str) -> None:
-        """Use the endpoints the provider's discovery document names."""
-        self.model.flows = flows(token_url, authorization_url, self.scopes)  # type: ignore[attr-defined]  # OAuth2's model is an OAuth2Model
+    def point_at(self, metadata: Mapping[str, Any]) -> None:
+        """Use the endpoints the provider's discovery document names (none: keep the defaults).
+
+        A provider without an authorization endpoint (machine clients only) offers no
+        authorization-code flow, so the document offers none either.
+        """
+        token_url = metadata.get("token_endpoint")
+        if isinstance(token_url, str):
+            authorization_url = metadata.get("authorization_endpoint")
+            self.model.flows = flows(  # type: ignore[attr-defined]  # OAuth2's model is an OAuth2Model
+                token_url,
+                authorization_url if isinstance(authorization_url, str) else None,
+                self.scopes,
+            )
 
     async def __call__(self, request: HTTPConnection) -> str | None:
         """The bearer token, or None: `authorizer` decides what its absence means."""
@@ -47,13 +59,18 @@ class BearerToken(OAuth2):
         return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def flows(token_url: str, authorization_url: str, scopes: dict[str, str]) -> OAuthFlowsModel:
+def flows(token_url: str, authorization_url: str | None, scopes: dict[str, str]) -> OAuthFlowsModel:
     """Client credentials for services, authorization code for people in Swagger UI."""
+    code = (
+        OAuthFlowAuthorizationCode(
+            authorizationUrl=authorization_url, tokenUrl=token_url, scopes=scopes
+        )
+        if authorization_url is not None
+        else None
+    )
     return OAuthFlowsModel(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=token_url, scopes=scopes),
-        authorizationCode=OAuthFlowAuthorizationCode(
-            authorizationUrl=authorization_url, tokenUrl=token_url, scopes=scopes
-        ),
+        authorizationCode=code,
     )
 
 
