@@ -53,6 +53,7 @@ class LocalIdentityProvider:
         self.keys = [SigningKey()]
         self.jwks_fetches = 0
         self.down = False  # answer nothing but 503, as a provider in an outage
+        self.jwks_delay = 0.0  # seconds before the JWKS is answered, as a slow provider
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
         # Polled every 50 ms, not 0.5 s: each test's provider stops in that time.
@@ -91,6 +92,7 @@ class LocalIdentityProvider:
                 "authorization_endpoint": f"{self.issuer}/auth",
             }
         if path == "/jwks":
+            time.sleep(self.jwks_delay)  # the server's own thread: the caller waits
             self.jwks_fetches += 1
             return {"keys": [key.jwk() for key in self.keys]}
         return None

@@ -303,6 +303,20 @@ async def test_a_rotated_key_is_accepted_after_one_refresh(
     assert (await call(refreshing, "GET", "/api/v2/items", old)).status_code == 200
 
 
+async def test_a_slow_fetch_is_not_repeated_by_the_requests_waiting_for_it(
+    refreshing: AsyncClient, own_provider: LocalIdentityProvider
+) -> None:
+    """The JWKS takes longer than the refresh interval to arrive: the requests that waited for
+    it find their key in it rather than fetching once more each."""
+    new = own_provider.rotate()
+    own_provider.jwks_delay = 2 * REFRESH
+    await asyncio.sleep(REFRESH)
+    tokens = [own_provider.token(key=new) for _ in range(10)]
+    answers = await asyncio.gather(*(call(refreshing, "GET", "/api/v2/items", t) for t in tokens))
+    assert {answer.status_code for answer in answers} == {200}
+    assert own_provider.jwks_fetches == 2
+
+
 async def test_known_keys_outlive_a_provider_outage(
     refreshing: AsyncClient, own_provider: LocalIdentityProvider
 ) -> None:

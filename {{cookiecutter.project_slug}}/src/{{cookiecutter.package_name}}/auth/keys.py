@@ -76,27 +76,31 @@ class KeySet:
     async def key(self, kid: str) -> SigningKey | None:
         """The key `kid` names, or None when the provider has no such key (or is unreachable)."""
         if self.stale() or kid not in self._keys:
-            await self.refresh()
+            await self.refresh(kid)
         return self._keys.get(kid)
 
     def stale(self) -> bool:
         """Whether the keys are older than their maximum age (or were never fetched)."""
         return self._fetched_at is None or self.clock() - self._fetched_at > self.max_age
 
-    async def refresh(self) -> None:
-        """Fetch the keys unless a fetch was attempted within the interval; one at a time.
+    async def refresh(self, wanted: str | None = None) -> None:
+        """Fetch the keys unless an attempt ended within the interval; one at a time.
 
         Requests that arrive during a fetch wait for it and then find its keys (or its
-        failure), so a burst of tokens with a new `kid` costs the provider one request.
+        failure), so a burst of tokens with a new `kid` costs the provider one request, however
+        long the fetch takes: a waiter whose `wanted` key has arrived fetches nothing, and the
+        interval runs from the end of the last attempt.
         """
         async with self._lock:
-            now = self.clock()
-            if self._attempted_at is not None and now - self._attempted_at < self.refresh_interval:
+            if wanted is not None and wanted in self._keys and not self.stale():
                 return
-            self._attempted_at = now
+            last = self._attempted_at
+            if last is not None and self.clock() - last < self.refresh_interval:
+                return
             try:
                 keys = await self._fetch()
             except (httpx.HTTPError, ValueError) as exc:
+                self._attempted_at = self.clock()
                 JWKS_FETCHES.labels("error").inc()
                 # Once per interval at most (attempts are), and never a token: only why.
                 logger.warning(
@@ -107,6 +111,7 @@ class KeySet:
                 return
             JWKS_FETCHES.labels("ok").inc()
             self._keys, self._fetched_at = keys, self.clock()
+            self._attempted_at = self._fetched_at
             self.generation += 1
 
     async def _fetch(self) -> dict[str, SigningKey]:
