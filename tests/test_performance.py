@@ -41,7 +41,16 @@ P99_TARGET = 1.5  # O's p99 at most this multiple of P's
 # request here (O/P of a cache hit fell to 0.32-0.42), so the service remembers a token it has
 # verified (auth/tokens.py): a repeated one is priced at ~14 µs per request by the breakdown
 # (test_token_validation_is_priced_on_a_cache_hit) and O/P is back at 0.55.
-FLOORS = {"livez": 0.60, "item-cache-miss": 0.50, "item-cache-hit": 0.40}
+# The list (first page of 10 and of 100) and update routes have no target yet (issue 20 sets
+# them); their floors hold what the first runs measured, less the noise.
+FLOORS = {
+    "livez": 0.60,
+    "item-cache-miss": 0.50,
+    "item-cache-hit": 0.40,
+    "list-10": 0.50,
+    "list-100": 0.60,
+    "item-patch": 0.50,
+}
 # O less one instrument each (`--breakdown`), and the instrument its saving prices.
 VARIANTS = {
     "O-untraced": "traces",
@@ -90,7 +99,7 @@ def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPat
             ["make", "bench", f"BENCH_ARGS={args}"],
             cwd=project[0],
             env={**project[1], "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": redis_url(15)},
-            timeout=300,
+            timeout=600,  # ~5 min here: 6 routes x 7 rounds x 2-5 servers x 2 s, and start-ups
         )
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
@@ -135,7 +144,7 @@ def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> N
         f"bench settings {bench['settings']}; OTLP exports received {bench['otlp_exports']}, "
         f"log lines {bench['log_lines']}"
     )
-    assert set(bench["scenarios"]) == set(TARGETS)
+    assert set(bench["scenarios"]) == set(FLOORS)
     for name, entry in bench["scenarios"].items():
         for server, figures in servers(entry).items():
             assert figures["non2xx"] == 0, (name, server, figures)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import DateTime
+from fastapi import FastAPI, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import DateTime, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +49,21 @@ class ItemOut(BaseModel):
     price_cents: int
     created_at: datetime
     updated_at: datetime
+
+
+class ItemPage(BaseModel):
+    """A first page and where the next one starts, in the v2 shape."""
+
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+class ItemPatch(BaseModel):
+    """The fields a merge patch may change; absent ones stay as they are."""
+
+    name: str | None = None
+    description: str | None = None
+    price_cents: Annotated[int | None, Field(ge=0)] = None
 
 
 class Health(BaseModel):
@@ -96,3 +111,26 @@ async def get_item(item_id: int) -> ItemOut:
     out = ItemOut.model_validate(item)
     await cache.put(key, out.model_dump_json())
     return out
+
+
+@app.get("/api/v2/items")
+async def list_items(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ItemPage:
+    """The first page in id order, one row more than asked to know whether another follows."""
+    async with sessions() as session:
+        rows = (await session.scalars(select(Item).order_by(Item.id).limit(limit + 1))).all()
+    items = [ItemOut.model_validate(row) for row in rows[:limit]]
+    return ItemPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+
+
+@app.patch("/api/v2/items/{item_id}")
+async def patch_item(item_id: int, patch: ItemPatch) -> ItemOut:
+    """Load, change, commit, drop the cached copy: no precondition, no event."""
+    async with sessions.begin() as session:
+        item = await session.get(Item, item_id)
+        if item is None:
+            raise HTTPException(404)
+        for name, value in patch.model_dump(exclude_unset=True).items():
+            setattr(item, name, value)
+        item.updated_at = datetime.now(UTC)
+    await cache.forget(f"bench-p:items:{item_id}")
+    return ItemOut.model_validate(item)

@@ -12,5 +12,9 @@ async def put(_key: str, _value: str) -> None:
     """Store nothing."""
 
 
+async def forget(_key: str) -> None:
+    """Nothing stored, nothing to drop."""
+
+
 async def close() -> None:
     """Nothing to release."""

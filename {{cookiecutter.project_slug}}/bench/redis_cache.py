@@ -21,6 +21,11 @@ async def put(key: str, value: str) -> None:
     await client.set(key, value, ex=TTL_SECONDS)
 
 
+async def forget(key: str) -> None:
+    """Drop a changed item's entry."""
+    await client.delete(key)
+
+
 async def close() -> None:
     """Release the client's connections at shutdown."""
     await client.aclose()

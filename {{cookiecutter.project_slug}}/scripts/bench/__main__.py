@@ -21,7 +21,7 @@ from scripts.bench.processes import serve, start, stop
 from scripts.bench.report import print_table, report
 from scripts.bench.seed import {% if cookiecutter.cache == "redis" %}forget_cached_items, {% endif %}seed
 from scripts.bench.sink import exports_received, otlp_sink
-from scripts.bench.wrk import WRK_DONE, WRK_MISS, bearer, wrk
+from scripts.bench.wrk import WRK_DONE, WRK_MISS, WRK_NEXT_ID, WRK_PATCH, bearer, wrk
 from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 
@@ -70,8 +70,10 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 {%- endif %}
     fixed = workdir / "fixed.lua"
     fresh = workdir / "fresh.lua"  # a new id per request
-    scenarios = [
-        Scenario("livez", "/livez", ["C", "P", "O"], fixed),
+    patch = workdir / "patch.lua"  # a new id per request, updated
+    # The single-item reads, where `--breakdown` prices each instrument (`/livez` is quiet: no
+    # span, no line to take away; the list and write routes are compared with P only).
+    reads = [
 {%- if cookiecutter.cache == "redis" %}
         Scenario("item-cache-miss", "", ["P", "O"], fresh),
         Scenario("item-cache-hit", f"/api/v2/items/{first}", ["P", "O"], fixed),
@@ -80,8 +82,15 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 {%- endif %}
     ]
     if options.breakdown:
-        for scenario in scenarios[1:]:  # `/livez` is quiet: no span, no line to take away
+        for scenario in reads:
             scenario.servers += list(VARIANTS)
+    scenarios = [
+        Scenario("livez", "/livez", ["C", "P", "O"], fixed),
+        *reads,
+        Scenario("list-10", "/api/v2/items?limit=10", ["P", "O"], fixed),
+        Scenario("list-100", "/api/v2/items?limit=100", ["P", "O"], fixed),
+        Scenario("item-patch", "", ["P", "O"], patch),
+    ]
     offset = 0
     phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
     with otlp_sink() as sink, local_identity_provider() as idp:
@@ -89,7 +98,8 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # hour outlives any run.
         token = idp.token()
         fixed.write_text(bearer(token) + WRK_DONE)
-        fresh.write_text(bearer(token) + WRK_MISS + WRK_DONE)
+        fresh.write_text(bearer(token) + WRK_NEXT_ID + WRK_MISS + WRK_DONE)
+        patch.write_text(bearer(token) + WRK_NEXT_ID + WRK_PATCH + WRK_DONE)
         fleet = servers(options, workdir, sink, idp)
         exits: dict[str, int | None] = {}
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from scripts.bench.model import Run
 from scripts.bench.processes import cpu_seconds, pinned
 
-# wrk prints one JSON line from `done`; `request` is only defined for the miss script.
+# wrk prints one JSON line from `done`; `request` is only defined where the path changes.
 WRK_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -20,14 +20,30 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
-WRK_MISS = """
+# `next_path`: a new item per request, from the run's arguments (first id, count, offset), so
+# no id repeats within a run; the offset moves on between runs.
+WRK_NEXT_ID = """
 local first, count, offset, n = 0, 1, 0, 0
 init = function(args)
   first, count, offset = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
 end
-request = function()
+next_path = function()
   n = n + 1
-  return wrk.format("GET", "/api/v2/items/" .. (first + (offset + n) % count))
+  return "/api/v2/items/" .. (first + (offset + n) % count)
+end
+"""
+WRK_MISS = """
+request = function()
+  return wrk.format("GET", next_path())
+end
+"""
+# A merge patch of the price, on a new item each time (no two requests wait on one row lock).
+# `If-Match: *` updates whatever version is current, as a client that just read it would.
+WRK_PATCH = """
+wrk.headers["Content-Type"] = "application/merge-patch+json"
+wrk.headers["If-Match"] = "*"
+request = function()
+  return wrk.format("PATCH", next_path(), nil, '{"price_cents":' .. (n % 100000) .. '}')
 end
 """
 
