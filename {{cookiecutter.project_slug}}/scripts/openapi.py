@@ -1,19 +1,22 @@
-"""The committed OpenAPI snapshot (`openapi.json`) and the check for breaking changes to v1.
+"""The committed OpenAPI snapshot (`openapi.json`) and the check for breaking changes.
 
     python scripts/openapi.py write            # regenerate openapi.json from the app (make openapi)
     python scripts/openapi.py check            # fail when the app no longer matches openapi.json
-    python scripts/openapi.py breaking BASE    # fail on a breaking change to /api/v1 since BASE
+    python scripts/openapi.py breaking BASE    # fail on a breaking change to /api/vN since BASE
 
 `breaking` compares BASE (e.g. openapi.json of the target branch) with the app's current
-schema. Breaking, for a client of a published version: a removed path, operation or success
-response; a new required parameter or request field; a parameter or field whose type changed;
-a response field removed or no longer always present. Additions are not breaking.
+schema, for every published version (`/api/v1`, `/api/v2`...: a client of the current one is
+owed the same as a client of a deprecated one). Breaking, for a client of a published version:
+a removed path, operation or success response; a new required parameter or request field; a
+parameter or field whose type changed; a response field removed or no longer always present.
+Additions are not breaking.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "openapi.json"
-GUARDED_PREFIXES = ("/api/v1/", "/api/v1")
+PUBLISHED = re.compile(r"/api/v[0-9]+(/|$)")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 MAX_DEPTH = 32
 
@@ -84,9 +87,9 @@ class Resolver:
 
 
 def operations(spec: Schema) -> Iterator[tuple[str, str, Schema]]:
-    """(path, method, operation) of the guarded version."""
+    """(path, method, operation) of every published version."""
     for path, item in spec.get("paths", {}).items():
-        if path.startswith(GUARDED_PREFIXES):
+        if PUBLISHED.match(path):
             for method in METHODS:
                 if method in item:
                     yield path, method, item[method]
@@ -218,7 +221,7 @@ def compare_responses(
 
 
 def breaking_changes(old: Schema, new: Schema) -> list[str]:
-    """Every breaking change to the guarded version between two OpenAPI documents."""
+    """Every breaking change to a published version between two OpenAPI documents."""
     old_r, new_r = Resolver(old), Resolver(new)
     new_ops = {(path, method): op for path, method, op in operations(new)}
     problems: list[str] = []
@@ -234,11 +237,11 @@ def breaking_changes(old: Schema, new: Schema) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
-    parser = argparse.ArgumentParser(description="OpenAPI snapshot and v1 compatibility.")
+    parser = argparse.ArgumentParser(description="OpenAPI snapshot and compatibility.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("write", help="regenerate openapi.json from the app")
     sub.add_parser("check", help="fail when the app no longer matches openapi.json")
-    breaking = sub.add_parser("breaking", help="fail on a breaking change to /api/v1")
+    breaking = sub.add_parser("breaking", help="fail on a breaking change to /api/vN")
     breaking.add_argument("base", type=Path, help="the OpenAPI document to compare against")
     args = parser.parse_args(argv)
 
@@ -258,13 +261,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  breaking: {problem}", file=sys.stderr)
         print("Review the change, then run `make openapi` and commit it.", file=sys.stderr)
         return 1
-    problems = breaking_changes(json.loads(args.base.read_text(encoding="utf-8")), spec)
+    try:
+        base = json.loads(args.base.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.base} is not a readable OpenAPI document: {exc}", file=sys.stderr)
+        return 2
+    problems = breaking_changes(base, spec)
     for problem in problems:
         print(f"breaking: {problem}", file=sys.stderr)
     if problems:
-        print(f"error: {len(problems)} breaking change(s) to /api/v1", file=sys.stderr)
+        print(f"error: {len(problems)} breaking change(s) to a published version", file=sys.stderr)
         return 1
-    print("no breaking change to /api/v1")
+    print("no breaking change to a published version")
     return 0
 
 

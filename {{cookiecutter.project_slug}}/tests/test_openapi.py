@@ -1,4 +1,4 @@
-"""The committed OpenAPI snapshot matches the app; the v1 compatibility check sees breakage."""
+"""The committed OpenAPI snapshot matches the app; the compatibility check guards every version."""
 
 from __future__ import annotations
 
@@ -97,15 +97,22 @@ def test_changed_parameter_and_body_are_breaking(spec: Spec) -> None:
     assert any("request body: new and required" in p for p in problems)
 
 
-def test_additions_and_other_versions_are_not_breaking(spec: Spec) -> None:
+def test_additions_and_unversioned_paths_are_not_breaking(spec: Spec) -> None:
     new = copy.deepcopy(spec)
     item_v1(new)["properties"]["sku"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
     new["paths"]["/api/v1/items"]["get"]["parameters"].append(
         {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}
     )
     new["paths"]["/api/v2/extra"] = {"get": {"responses": {"200": {"description": "OK"}}}}
-    del new["paths"]["/api/v2/items"]
+    del new["paths"]["/livez"]
     assert openapi.breaking_changes(spec, new) == []
+
+
+def test_the_current_version_is_guarded_too(spec: Spec) -> None:
+    """v2's clients are owed what v1's are: its additions are free, its removals are not."""
+    new = copy.deepcopy(spec)
+    del new["paths"]["/api/v2/items"]["post"]
+    assert openapi.breaking_changes(spec, new) == ["POST /api/v2/items: operation removed"]
 
 
 def test_command_line(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,6 +127,10 @@ def test_command_line(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     snapshot.write_text(openapi.dump(old), encoding="utf-8")
     assert openapi.main(["check"]) == 1
     assert openapi.main(["breaking", str(snapshot)]) == 1
+
+    snapshot.write_text("not json", encoding="utf-8")
+    assert openapi.main(["breaking", str(snapshot)]) == 2  # one line, no traceback
+    assert openapi.main(["breaking", str(tmp_path / "missing.json")]) == 2
 
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -14,9 +14,10 @@ serves requests and the rest (O's span exporter). With `--breakdown`, the item r
 O with traces off, O without access lines and O without authentication, and the CPU they
 save prices each instrument.
 
-Routes: `/livez` (C, P, O), and on a database `GET /api/v2/items/{id}` (P, O){% if cookiecutter.cache == "redis" %} as a cache miss
+Routes: `/livez` (C, P, O); on a database `GET /api/v2/items/{id}` (P, O){% if cookiecutter.cache == "redis" %} as a cache miss
 (every request a new id: a database read plus a cache write) and as a cache hit (one warm id){% else %}, a
-primary-key read{% endif %}; the first page of
-`GET /api/v2/items` with `limit=10` and `limit=100` (P, O); and `PATCH /api/v2/items/{id}`
-(P, O), a merge patch of the price of a new item each request, with `If-Match: *` for O.
+primary-key read{% endif %};
+the first page of `GET /api/v2/items` with `limit=10` and `limit=100` (P, O); and
+`PATCH /api/v2/items/{id}` (P, O), a merge patch of the price of a new item each request, with
+`If-Match: *` for O.
 """
