@@ -172,3 +172,26 @@ def test_v1_responses_document_the_deprecation_headers(spec: Spec) -> None:
                     assert {"Deprecation", "Sunset", "Link"} <= headers, path
                 else:
                     assert not headers & {"Deprecation", "Sunset", "Link"}, path
+
+
+def test_links_lead_from_a_create_to_the_item_and_carry_its_etag(spec: Spec) -> None:
+    """Each link names an operation of the document and fills every parameter it requires."""
+    operations = {op["operationId"]: op for item in spec["paths"].values() for op in item.values()}
+    created = spec["paths"]["/api/v2/items"]["post"]["responses"]["201"]["links"]
+    assert {operations[link["operationId"]]["summary"] for link in created.values()} >= {
+        "Get Item",
+        "Delete Item",
+    }
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    target = operations[link["operationId"]]
+                    required = {
+                        (p["in"], p["name"]) for p in target.get("parameters", []) if p["required"]
+                    }
+                    given = {
+                        tuple(name.split(".", 1)) if "." in name else ("path", name)
+                        for name in link["parameters"]
+                    }
+                    assert required <= given, (path, link)

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
+from {{ cookiecutter.package_name }}.api.links import document_links
 from {{ cookiecutter.package_name }}.api.responses import document_problems
 from {{ cookiecutter.package_name }}.api.security import BearerToken, authorizer
 from {{ cookiecutter.package_name }}.api.versions import DeprecationNotice, add_head_routes, add_version
@@ -67,6 +68,7 @@ def create_app(
     add_version(app, items_v2.ROUTES, items_v2.TAG, authorize=authorize)
     add_version(app, items_v1.ROUTES, items_v1.TAG, authorize=authorize, deprecated=True)
     document_problems(app)
+    document_links(app)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     add_head_routes(app)
     install_error_handlers(app)
