@@ -370,6 +370,7 @@ def test_schemathesis_with_a_token_finds_no_5xx(
         authenticating(project, provider, tmp_path, LOG_LEVEL="WARNING") as server,
     ):
         token = provider.token("writer", SCOPES)
+        document = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
         dast = run_dast(
             project[0],
             project[1],
@@ -383,10 +384,23 @@ def test_schemathesis_with_a_token_finds_no_5xx(
     assert token not in log
     assert token not in dast.output  # make echoes `$DAST_TOKEN`, the shell expands it
     assert "$DAST_TOKEN" in dast.output
+    # The stateful phase followed the document's links (api/links.py): create -> read ->
+    # update (with the ETag it read) -> delete, on real items, and every case passed.
+    documented = [
+        name
+        for item in document["paths"].values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        for name in response.get("links", {})
+    ]
+    assert dast.scenarios > 0, dast.output[-3000:]
+    assert dast.links_total >= len(documented) > 0, dast.output[-3000:]
+    assert dast.links_covered > 0, dast.output[-3000:]
     figure(
         f"schemathesis with a writer token: {dast.cases} cases on {dast.operations}/"
         f"{dast.operations} operations, 0 failures (no 5xx, responses as documented), "
-        f"{dast.seconds:.0f} s"
+        f"stateful phase {dast.scenarios} scenarios over {dast.links_covered}/"
+        f"{dast.links_total} links, {dast.seconds:.0f} s"
     )
 
 

@@ -17,6 +17,9 @@ class DastRun:
     operations: int
     cases: int
     seconds: float
+    scenarios: int = 0  # of the stateful phase, which follows the document's links
+    links_covered: int = 0
+    links_total: int = 0
 
 
 def run_dast(
@@ -58,4 +61,7 @@ def run_dast(
     assert selected == total == tested, "every operation of the schema must be exercised"
     generated, passed = map(int, cases.groups())
     assert generated == passed > 0, output[-3000:]
-    return DastRun(output, tested, generated, seconds)
+    scenarios = re.search(r"Scenarios:\s+(\d+)", output)
+    links = re.search(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total", output)
+    stateful = (int(scenarios[1]), int(links[1]), int(links[2])) if scenarios and links else ()
+    return DastRun(output, tested, generated, seconds, *stateful)
