@@ -3,6 +3,7 @@ TEST_DATABASE_URL). The 100 parallel retries are in tests/test_concurrency.py.""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -11,13 +12,15 @@ from httpx import AsyncClient, Response
 from scripts.local_idp import LocalIdentityProvider
 from sqlalchemy import insert, text, update
 
+from {{ cookiecutter.package_name }} import __main__ as entrypoint
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.engine import create_engine
+from {{ cookiecutter.package_name }}.idempotency import purge
 from {{ cookiecutter.package_name }}.idempotency.http import REPLAYED_HEADER
 from {{ cookiecutter.package_name }}.idempotency.models import IdempotencyKey
 from {{ cookiecutter.package_name }}.idempotency.purge import purge_expired
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 from tests.clients import app_client
 
 KEY = {"Idempotency-Key": "0b0e9a4c-7f1e-4b5e-9a55-2c6f1d2b9e10"}
@@ -195,3 +198,17 @@ async def test_purge_deletes_only_expired_keys(client: AsyncClient, settings: Se
         await engine.dispose()
     assert await count(settings, "SELECT count(*) FROM idempotency_keys WHERE key = 'k2'") == 1
     assert await count(settings, "SELECT count(*) FROM idempotency_keys") == 1
+
+
+def test_purge_command_runs_with_the_service_settings(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m <package> purge-idempotency-keys`, as the chart's CronJob runs it."""
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.package_name }}", purge.COMMAND])
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        entrypoint.main()
+    finally:
+        get_settings.cache_clear()
+    assert "expired idempotency keys purged" in capsys.readouterr().out
