@@ -1,7 +1,7 @@
 """SQL for idempotency keys: claim a key (or find its answer) and store the answer.
 
 PostgreSQL: the INSERT of a key another transaction has inserted but not committed waits for
-that transaction, at most the request's `wait` (`SET LOCAL lock_timeout`); past it, sqlstate
+that transaction, at most the request's `wait` (a local `lock_timeout`); past it, sqlstate
 55P03 becomes `RequestInProgressError`. When the first commits the INSERT does nothing and the
 stored answer is read; when it rolls back (an error, which is never stored) the INSERT goes on
 and this request is the first. SQLite has one writer at a time: a retry waits for the first
@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 
 from sqlalchemy import text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,15 @@ from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, 
 from {{ cookiecutter.package_name }}.idempotency.models import IdempotencyKey
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
+# set_config(..., true) is SET LOCAL; the INSERT selects from it, so the bound is set before the
+# INSERT can wait on the key.
+PG_CLAIM = text(
+    "WITH bound AS (SELECT set_config('lock_timeout', :wait, true))"
+    " INSERT INTO idempotency_keys (caller, key, fingerprint, created_at, expires_at)"
+    " SELECT :caller, :key, :fingerprint, CAST(:created_at AS timestamptz),"
+    " CAST(:expires_at AS timestamptz) FROM bound"
+    " ON CONFLICT (caller, key) DO NOTHING RETURNING key"
+)
 ATTEMPTS = 3  # a claim races a purge or another takeover of an expired key at most this often
 
 
@@ -36,22 +44,14 @@ class IdempotencyRepository:
 
     async def claim(self, request: IdempotentRequest, now: datetime) -> StoredResponse | None:
         """None when the key is now this transaction's; else the stored answer (see module)."""
-        postgres = self._session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            # An integer of milliseconds, never 0 (which would mean: wait forever).
-            wait_ms = max(1, round(request.wait.total_seconds() * 1000))
-            await self._session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
         try:
-            answer = await self._claim(request, now)
+            return await self._claim(request, now)
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
             raise RequestInProgressError(
                 "A request with this Idempotency-Key is still in progress; retry later."
             ) from exc
-        if postgres:  # the item's own statements wait as they always did
-            await self._session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
-        return answer
 
     async def _claim(self, request: IdempotentRequest, now: datetime) -> StoredResponse | None:
         for _ in range(ATTEMPTS):
@@ -71,22 +71,26 @@ class IdempotencyRepository:
 
     async def _insert(self, request: IdempotentRequest, now: datetime) -> bool:
         """Insert the key unless it exists; True when this transaction inserted it."""
-        insert = (
-            pg_insert if self._session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        )
-        statement = (
-            insert(IdempotencyKey)
-            .values(
-                caller=request.caller,
-                key=request.key,
-                fingerprint=request.fingerprint,
-                created_at=now,
-                expires_at=now + request.ttl,
+        values = {
+            "caller": request.caller,
+            "key": request.key,
+            "fingerprint": request.fingerprint,
+            "created_at": now,
+            "expires_at": now + request.ttl,
+        }
+        if self._session.get_bind().dialect.name != "postgresql":
+            statement = (
+                sqlite_insert(IdempotencyKey)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["caller", "key"])
+                .returning(IdempotencyKey.key)
             )
-            .on_conflict_do_nothing(index_elements=["caller", "key"])
-            .returning(IdempotencyKey.key)
-        )
-        return (await self._session.execute(statement)).first() is not None
+            return (await self._session.execute(statement)).first() is not None
+        # The wait's bound and the INSERT in one round trip. It stays for the rest of the
+        # transaction: an item INSERT waiting longer on a parallel one of the same name is a 503.
+        wait_ms = max(1, round(request.wait.total_seconds() * 1000))  # 0 would mean forever
+        inserted = await self._session.execute(PG_CLAIM, {**values, "wait": f"{wait_ms}ms"})
+        return inserted.first() is not None
 
     async def _take_over(self, request: IdempotentRequest, now: datetime) -> bool:
         """Claim an expired key as new; of parallel takeovers the row lock lets one win."""
