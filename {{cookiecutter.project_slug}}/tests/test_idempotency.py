@@ -108,13 +108,14 @@ async def test_same_key_with_another_body_is_a_422_problem(client: AsyncClient) 
     assert elsewhere.status_code == 422  # another path is another request
 
 
-@pytest.mark.parametrize("value", ["", '""', "x" * 256, "naïve", 'a"b', "tab\there"])
-async def test_malformed_key_is_a_400_problem(client: AsyncClient, value: str) -> None:
-    response = await client.post(
-        "/api/v2/items", json=MUG, headers={b"Idempotency-Key": value.encode()}
-    )
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
+async def test_malformed_key_is_a_400_problem(client: AsyncClient) -> None:
+    for value in ["", '""', "x" * 256, "naïve", 'a"b', "tab\there"]:
+        response = await client.post(
+            "/api/v2/items", json=MUG, headers={b"Idempotency-Key": value.encode()}
+        )
+        assert response.status_code == 400, value
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (await client.get("/api/v2/items")).json()["items"] == []
 
 
 async def test_errors_are_not_stored(client: AsyncClient) -> None:
