@@ -274,7 +274,7 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 def expected_kinds(case: Case) -> set[str]:
     kinds = {"ConfigMap", "Job", "NetworkPolicy", "PodDisruptionBudget", "Service"}
-    kinds |= {"ServiceAccount"}
+    kinds |= {"ServiceAccount", "CronJob"}
     if case.rollout == "canary":
         kinds |= {"Rollout", "AnalysisTemplate", "ServiceMonitor"}
     else:
@@ -632,6 +632,33 @@ def check_worker(rendered: Rendered, app: App) -> None:
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
 
 
+def check_idempotency_purge(rendered: Rendered, app: App) -> None:
+    """The CronJob runs the package's purge command with the API pod's image, settings, secrets
+    and security, one run at a time, and receives no traffic."""
+    cron = rendered.one("CronJob")
+    api = workload(rendered)
+    (api_container,) = pod_containers(api)
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    package = rendered.project.name.replace("-", "_")
+    assert container["command"] == ["python", "-m", package, "purge-idempotency-keys"]
+    main = (rendered.project / "src" / package / "__main__.py").read_text()
+    assert "purge.COMMAND" in main
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container["image"] == api_container["image"]
+    assert container["securityContext"] == api_container["securityContext"]
+    assert pod["spec"]["securityContext"] == api["spec"]["template"]["spec"]["securityContext"]
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert container["envFrom"] == api_container["envFrom"]
+    assert container["env"] == api_container["env"]
+    labels = pod["metadata"]["labels"]
+    assert not selects(rendered.one("Service")["spec"]["selector"], labels), "no traffic"
+    assert not selects(api["spec"]["selector"]["matchLabels"], labels)
+    policy = rendered.one("NetworkPolicy")["spec"]["podSelector"]["matchLabels"]
+    assert selects(policy, labels), "its egress is limited like the app's"
+    assert {"IDEMPOTENCY_KEY_TTL_SECONDS", "IDEMPOTENCY_WAIT_SECONDS"} <= app.settings_env
+
+
 def check_kubernetes_schemas(rendered: Rendered, chart_bin: Path) -> None:
     """kubernetes-validate --strict against the oldest supported and newest bundled version."""
     newest = kubernetes_versions(chart_bin)[-1]
@@ -686,6 +713,7 @@ MATCHES_THE_APP = {
     "network_policy": check_network_policy,
     "idp_egress": check_idp_egress,
     "worker": check_worker,
+    "idempotency_purge": check_idempotency_purge,
 }
 
 
@@ -911,6 +939,7 @@ def test_chart_minimal_values_switch_the_optional_parts_off(
                 "serviceAccount": {"create": False},
                 "networkPolicy": {"enabled": False},
                 "migrations": {"enabled": False},
+                "idempotencyPurge": {"enabled": False},
                 "topologySpread": {"enabled": False},
                 "metrics": {"serviceMonitor": {"enabled": False}},
             }

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, pool
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import {{ cookiecutter.package_name }}.idempotency.models as _idempotency  # noqa: F401 - registers tables
 from {{ cookiecutter.package_name }}.db.base import Base
 {% if cookiecutter.messaging != "none" -%}
 from {{ cookiecutter.package_name }}.events import models as _events  # noqa: F401 - registers tables

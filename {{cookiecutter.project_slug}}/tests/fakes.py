@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
-from {{ cookiecutter.package_name }}.errors import ConflictError
+from {{ cookiecutter.package_name }}.errors import (
+    ConflictError,
+    IdempotencyKeyReusedError,
+    RequestInProgressError,
+)
+from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse
 from {{ cookiecutter.package_name }}.items.models import Item
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,12 +66,60 @@ class FakeOutbox:
         self.staged.append(event)
 
 
-class FakeUnitOfWork:
-    """One unit: a private copy of the committed rows, plus the events it staged."""
+@dataclass
+class FakeKey:
+    """A claimed idempotency key: the request it names, its answer once stored."""
 
-    def __init__(self, rows: dict[int, Item], ids: Iterator[int]) -> None:
+    fingerprint: str
+    expires_at: datetime
+    answer: StoredResponse | None = None
+
+
+Keys = dict[tuple[str, str], FakeKey]
+
+
+class FakeIdempotency:
+    """The idempotency store over a dict. A key claimed by a unit still open is in flight: a
+    second unit claiming it gets `RequestInProgressError` at once (SQL would wait first)."""
+
+    def __init__(self, keys: Keys, in_flight: set[tuple[str, str]]) -> None:
+        self.keys = keys
+        self._in_flight = in_flight
+        self.claimed: set[tuple[str, str]] = set()
+
+    async def claim(self, request: IdempotentRequest, now: datetime) -> StoredResponse | None:
+        scoped = (request.caller, request.key)
+        if scoped in self._in_flight:
+            raise RequestInProgressError("in progress")
+        known = self.keys.get(scoped)
+        if known is None or known.expires_at <= now:
+            self.keys[scoped] = FakeKey(request.fingerprint, now + request.ttl)
+            self._in_flight.add(scoped)
+            self.claimed.add(scoped)
+            return None
+        if known.fingerprint != request.fingerprint:
+            raise IdempotencyKeyReusedError("reused")
+        return known.answer
+
+    async def complete(self, request: IdempotentRequest, response: StoredResponse) -> None:
+        self.keys[request.caller, request.key].answer = response
+
+
+class FakeUnitOfWork:
+    """One unit: a private copy of the committed rows and keys, plus the events it staged."""
+
+    def __init__(
+        self,
+        rows: dict[int, Item],
+        ids: Iterator[int],
+        keys: Keys | None = None,
+        in_flight: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.items = FakeItems(dict(rows), ids)
         self.outbox = FakeOutbox()
+        self.idempotency = FakeIdempotency(
+            dict(keys or {}), set() if in_flight is None else in_flight
+        )
 
 
 @dataclass
@@ -76,6 +129,8 @@ class FakeDatabase:
     rows: dict[int, Item] = field(default_factory=dict)
     events: list[object] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: count(1))
+    keys: Keys = field(default_factory=dict)
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
     opened: int = 0
     commits: int = 0
 
@@ -90,11 +145,16 @@ class FakeUnitsOfWork:
     async def write(self) -> AsyncIterator[FakeUnitOfWork]:
         """Committed when the block ends; when it raises, nothing it did is kept."""
         self.database.opened += 1
-        unit = FakeUnitOfWork(self.database.rows, self.database.ids)
-        yield unit
-        self.database.rows = unit.items.rows
-        self.database.events += unit.outbox.staged
-        self.database.commits += 1
+        database = self.database
+        unit = FakeUnitOfWork(database.rows, database.ids, database.keys, database.in_flight)
+        try:
+            yield unit
+        finally:
+            database.in_flight -= unit.idempotency.claimed
+        database.rows = unit.items.rows
+        database.events += unit.outbox.staged
+        database.keys = unit.idempotency.keys
+        database.commits += 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[FakeUnitOfWork]:

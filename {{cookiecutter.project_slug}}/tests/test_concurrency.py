@@ -25,6 +25,7 @@ from tests.clients import app_client
 EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
 PARALLEL_DELETES = 50
 PARALLEL_CREATES = 200
+PARALLEL_RETRIES = 100
 
 
 @pytest.fixture
@@ -34,7 +35,11 @@ async def client(settings: Settings, bearer: dict[str, str]) -> AsyncIterator[As
     SQLite's busy timeout is DATABASE_CONNECT_TIMEOUT (3 s): 200 writers queued on its one
     write lock on a loaded machine waited longer, and 5 of them got a 503.
     """
-    waits = {"database_pool_timeout": 120.0, "database_connect_timeout": 120.0}
+    waits = {
+        "database_pool_timeout": 120.0,
+        "database_connect_timeout": 120.0,
+        "idempotency_wait_seconds": 60.0,
+    }
     app = create_app(settings.model_copy(update=waits))
     async with app_client(app, bearer) as http:
         yield http
@@ -108,5 +113,30 @@ async def test_parallel_creates_of_one_name_store_it_once(
 
     assert statuses == {201: 1, 409: PARALLEL_DELETES - 1}
     ((item_id,),) = await rows(settings, "SELECT id FROM items WHERE name = 'twice'")
+    if EVENTS:
+        assert await events_of(settings, "item.created") == {item_id: 1}
+
+
+async def test_parallel_retries_with_one_idempotency_key_create_once_and_answer_alike(
+    client: AsyncClient, settings: Settings
+) -> None:
+    """The Idempotency-Key proof: 100 copies of one POST at once, as a client retrying on
+    timeouts sends them. The first claims the key; the rest wait on it, then replay its answer.
+    """
+    headers = {"Idempotency-Key": "retried-create"}
+    body = {"name": "once", "price_cents": 1}
+
+    responses = await asyncio.gather(
+        *(client.post("/api/v2/items", json=body, headers=headers) for _ in range(PARALLEL_RETRIES))
+    )
+
+    answers = Counter((r.status_code, r.content, r.headers["location"]) for r in responses)
+    assert len(answers) == 1, answers
+    ((status, _, _),) = answers
+    assert status == 201
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == (
+        PARALLEL_RETRIES - 1
+    )
+    ((item_id,),) = await rows(settings, "SELECT id FROM items")
     if EVENTS:
         assert await events_of(settings, "item.created") == {item_id: 1}

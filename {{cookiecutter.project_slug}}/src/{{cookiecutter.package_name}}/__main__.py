@@ -8,11 +8,13 @@ service keeps one server, the one its shutdown and proxy-header handling are tes
 from __future__ import annotations
 
 import signal
+import sys
 from types import FrameType
 from typing import Any, NoReturn
 
 import uvicorn
 
+from {{ cookiecutter.package_name }}.idempotency import purge
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.startup import settings_or_exit
 
@@ -44,7 +46,13 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Run the server; on SIGTERM uvicorn stops accepting, drains in-flight requests, exits 0."""
+    """Run the server; on SIGTERM uvicorn stops accepting, drains in-flight requests, exits 0.
+
+    `purge-idempotency-keys` runs that command instead (the chart's CronJob).
+    """
+    if sys.argv[1:2] == [purge.COMMAND]:
+        purge.main()
+        return
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(
         "{{ cookiecutter.package_name }}.app:create_app",

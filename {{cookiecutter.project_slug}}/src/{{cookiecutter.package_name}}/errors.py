@@ -25,3 +25,15 @@ class InvalidInputError(DomainError):
     """Input that passed schema validation but breaks a rule (e.g. a forged cursor)."""
 
     title = "Invalid input"
+
+
+class IdempotencyKeyReusedError(DomainError):
+    """An `Idempotency-Key` already used by this caller for a different request (a 422)."""
+
+    title = "Idempotency key reused"
+
+
+class RequestInProgressError(ConflictError):
+    """The first request with this `Idempotency-Key` is still being processed; retry later."""
+
+    title = "Request in progress"

@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.auth.tokens import (
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     DomainError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
 )
@@ -42,6 +43,7 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     InvalidInputError: 400,
+    IdempotencyKeyReusedError: 422,
 }
 
 

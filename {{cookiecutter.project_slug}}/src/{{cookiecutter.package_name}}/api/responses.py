@@ -43,11 +43,17 @@ SHARED_ERRORS = (413, 422, 500, 503)
 UNAVAILABLE = 503  # the database is down: retry after `Retry-After`
 UNAUTHORIZED, FORBIDDEN = 401, 403  # RFC 6750: each with its `WWW-Authenticate` challenge
 DESCRIPTIONS = {
-    400: "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue",
+    400: (
+        "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue, "
+        "a malformed `Idempotency-Key`"
+    ),
     401: "No bearer token, or one that is malformed, expired or not from the identity provider",
     403: "The bearer token lacks the scope this operation needs (named in `WWW-Authenticate`)",
     404: "No such item",
-    409: "An item with this name exists",
+    409: (
+        "An item with this name exists, or a request with this `Idempotency-Key` is still in "
+        "progress"
+    ),
     413: "The request body is over the size limit",
     415: "The request body is not JSON",
     422: "A parameter or the body is not valid",
@@ -69,6 +75,16 @@ NOTICE_HEADERS = {
 RETRY_AFTER = {"Retry-After": header("Seconds to wait before retrying")}
 CHALLENGE = {"WWW-Authenticate": header("The RFC 6750 `Bearer` challenge: error, scope")}
 OWN_HEADERS = {UNAVAILABLE: RETRY_AFTER, UNAUTHORIZED: CHALLENGE, FORBIDDEN: CHALLENGE}
+# Headers a success may carry, named by its route (`Route.headers`).
+SUCCESS_HEADERS = {
+    "Location": header("The created resource (RFC 9110 section 10.2.2)"),
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same `Idempotency-Key`",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
 
 
 def problem_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -95,12 +111,22 @@ def problem_responses(*statuses: int, deprecated: bool = False) -> dict[int | st
 
 
 def documented_responses(
-    success: int, errors: Iterable[int], *, deprecated: bool = False
+    success: int,
+    errors: Iterable[int],
+    *,
+    deprecated: bool = False,
+    headers: Iterable[str] = (),
 ) -> dict[int | str, Any]:
-    """The `responses` of one items operation: its own errors, the shared ones, v1's notice."""
+    """The `responses` of one items operation: its errors, the shared ones, its headers.
+
+    The success documents the headers its route names (`SUCCESS_HEADERS`) and v1's notice.
+    """
     responses = problem_responses(*errors, *SHARED_ERRORS, deprecated=deprecated)
+    success_headers = {name: SUCCESS_HEADERS[name] for name in headers}
     if deprecated:
-        responses[success] = {"headers": NOTICE_HEADERS}
+        success_headers.update(NOTICE_HEADERS)
+    if success_headers:
+        responses[success] = {"headers": success_headers}
     return responses
 
 

@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.api.security import Authorize
 
 NO_CONTENT = 204
 DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
+DEFAULT_RESPONSE_MODEL = Default(None)  # add_api_route's default: the endpoint's annotation
 
 DEPRECATED_PREFIX = "/api/v1"
 SUCCESSOR_PREFIX = "/api/v2"
@@ -49,6 +50,10 @@ class Route:
     status_code: int
     # The error statuses of this operation besides those every one has (documented_responses).
     errors: tuple[int, ...] = ()
+    # For an endpoint that returns its own `Response`: the body it documents (the annotation's
+    # otherwise), and the headers of its success (e.g. `Location` on a 201).
+    response_model: Any = None
+    headers: tuple[str, ...] = ()
 
 
 def is_deprecated(path: str) -> bool:
@@ -120,7 +125,10 @@ def add_version(
             tags=tags,
             deprecated=deprecated,
             dependencies=[Security(authorize, scopes=[route.scope])],
-            responses=documented_responses(route.status_code, errors, deprecated=deprecated),
+            responses=documented_responses(
+                route.status_code, errors, deprecated=deprecated, headers=route.headers
+            ),
+            response_model=route.response_model or DEFAULT_RESPONSE_MODEL,
         )
 
 

@@ -6,13 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
+from {{ cookiecutter.package_name }}.idempotency.repository import IdempotencyRepository
 
 
 class SqlUnitOfWork(SqlReadUnit):
-    """The repositories and the outbox on one transaction (`Sessions.write`)."""
+    """The repositories, outbox and idempotency keys on one transaction (`Sessions.write`)."""
 
-    __slots__ = ("outbox",)
+    __slots__ = ("idempotency", "outbox")
 
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         self.outbox = Outbox(session)
+        self.idempotency = IdempotencyRepository(session)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit
+from {{ cookiecutter.package_name }}.idempotency.repository import IdempotencyRepository
 
 
 class SqlUnitOfWork(SqlReadUnit):
-    """The repositories on one transaction (`Sessions.write`); what it adds is the commit."""
+    """The repositories and the idempotency keys on one transaction (`Sessions.write`)."""
 
-    __slots__ = ()
+    __slots__ = ("idempotency",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self.idempotency = IdempotencyRepository(session)

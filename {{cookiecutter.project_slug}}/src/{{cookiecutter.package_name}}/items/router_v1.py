@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Query, Response, status
+from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}.api.versions import Route
+from {{ cookiecutter.package_name }}.idempotency.http import IdempotencyKeyDep, replayable, stored
+from {{ cookiecutter.package_name }}.idempotency.keys import Outcome, StoredResponse
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV1, ItemPageV1, ItemV1
@@ -40,10 +43,25 @@ async def list_items(
     return ItemPageV1(items=[to_v1(i) for i in items], total=total, offset=offset, limit=limit)
 
 
-async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
-    """Create an item; 409 when the name is taken."""
-    item = await service.create(body.name, body.description, body.price_in_cents())
-    return to_v1(item)
+def created(item: ItemRecord) -> StoredResponse:
+    """The 201 of a create, with the new item's `Location`; stored for replays when keyed."""
+    location = ITEM_PATH.format(item_id=item.id)
+    body = to_v1(item).model_dump(mode="json")
+    return stored(JSONResponse(body, status.HTTP_201_CREATED, headers={"Location": location}))
+
+
+async def create_item(
+    body: ItemCreateV1, service: ItemServiceDep, keyed: IdempotencyKeyDep
+) -> Response:
+    """Create an item; 409 when the name is taken. With `Idempotency-Key`, at most once."""
+    price_cents = body.price_in_cents()
+    if keyed is None:
+        item = await service.create(body.name, body.description, price_cents)
+        return replayable(Outcome(created(item), replayed=False))
+    once = keyed.with_body(body)
+    return replayable(
+        await service.create_once(body.name, body.description, price_cents, once, created)
+    )
 
 
 async def get_item(item_id: int, service: ItemServiceDep) -> ItemV1:
@@ -58,7 +76,16 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
 
 ROUTES = [
     Route(PATH, "GET", READ, list_items, status.HTTP_200_OK),
-    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
+    Route(
+        PATH,
+        "POST",
+        WRITE,
+        create_item,
+        status.HTTP_201_CREATED,
+        errors=(400, 409, 415),
+        response_model=ItemV1,
+        headers=("Location", "Idempotent-Replayed"),
+    ),
     Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
     Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
 ]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Query, Response, status
+from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}.api.versions import Route
+from {{ cookiecutter.package_name }}.idempotency.http import IdempotencyKeyDep, replayable, stored
+from {{ cookiecutter.package_name }}.idempotency.keys import Outcome, StoredResponse
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
+from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 
@@ -26,10 +30,24 @@ async def list_items(
     return ItemPageV2(items=[ItemV2.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
-async def create_item(body: ItemCreateV2, service: ItemServiceDep) -> ItemV2:
-    """Create an item; 409 when the name is taken."""
-    item = await service.create(body.name, body.description, body.price_cents)
-    return ItemV2.model_validate(item)
+def created(item: ItemRecord) -> StoredResponse:
+    """The 201 of a create, with the new item's `Location`; stored for replays when keyed."""
+    location = ITEM_PATH.format(item_id=item.id)
+    body = ItemV2.model_validate(item).model_dump(mode="json")
+    return stored(JSONResponse(body, status.HTTP_201_CREATED, headers={"Location": location}))
+
+
+async def create_item(
+    body: ItemCreateV2, service: ItemServiceDep, keyed: IdempotencyKeyDep
+) -> Response:
+    """Create an item; 409 when the name is taken. With `Idempotency-Key`, at most once."""
+    if keyed is None:
+        item = await service.create(body.name, body.description, body.price_cents)
+        return replayable(Outcome(created(item), replayed=False))
+    once = keyed.with_body(body)
+    return replayable(
+        await service.create_once(body.name, body.description, body.price_cents, once, created)
+    )
 
 
 async def get_item(item_id: int, service: ItemServiceDep) -> ItemV2:
@@ -44,7 +62,16 @@ async def delete_item(item_id: int, service: ItemServiceDep) -> None:
 
 ROUTES = [
     Route(PATH, "GET", READ, list_items, status.HTTP_200_OK, errors=(400,)),
-    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
+    Route(
+        PATH,
+        "POST",
+        WRITE,
+        create_item,
+        status.HTTP_201_CREATED,
+        errors=(400, 409, 415),
+        response_model=ItemV2,
+        headers=("Location", "Idempotent-Replayed"),
+    ),
     Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
     Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
 ]

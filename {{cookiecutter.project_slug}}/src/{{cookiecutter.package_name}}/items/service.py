@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prometheus_client import Counter
 from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.errors import NotFoundError
+from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, Outcome, StoredResponse
 from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import (
     record_created,
@@ -56,6 +58,32 @@ class ItemService:
             record_created(unit, item)
         ITEMS_CREATED.inc()
         return ItemRecord.model_validate(item)
+
+    async def create_once(
+        self,
+        name: str,
+        description: str | None,
+        price_cents: int,
+        once: IdempotentRequest,
+        render: Callable[[ItemRecord], StoredResponse],
+    ) -> Outcome:
+        """Create an item once per idempotency key: a retry gets the first answer again.
+
+        The key is claimed first in the transaction, so a parallel retry waits for it; the
+        answer (`render`, the API layer's) is stored in the transaction that creates the item
+        and its event: committed together, or not at all (an error is never stored).
+        """
+        async with self._sessions.write() as unit:
+            if (answer := await unit.idempotency.claim(once, utcnow())) is not None:
+                return Outcome(answer, replayed=True)
+            item = await unit.items.add(
+                Item(name=name.strip(), description=description, price_cents=price_cents)
+            )
+            record_created(unit, item)
+            answer = render(ItemRecord.model_validate(item))
+            await unit.idempotency.complete(once, answer)
+        ITEMS_CREATED.inc()
+        return Outcome(answer, replayed=False)
 
     async def get(self, item_id: int) -> ItemRecord:
         """Read through the cache; the database stays the source of truth."""

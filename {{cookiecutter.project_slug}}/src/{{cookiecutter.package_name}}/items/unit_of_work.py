@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from {{ cookiecutter.package_name }}.idempotency.keys import IdempotencyStore
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import EventStaging
 from {{ cookiecutter.package_name }}.items.models import Item
 
@@ -57,6 +58,11 @@ class UnitOfWork(ReadUnit, EventStaging, Protocol):
 
     With events, `EventStaging` (items/events.py) gives it the outbox; without, nothing.
     """
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        """Idempotency keys, claimed and answered in this unit's transaction."""
+        ...
 
 
 class UnitsOfWork(Protocol):
