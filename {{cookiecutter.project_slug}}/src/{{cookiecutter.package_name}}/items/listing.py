@@ -79,7 +79,8 @@ class ItemFilter:
 
     def __post_init__(self) -> None:
         """An empty range is a client mistake, not an empty page."""
-        if None not in (self.price_min, self.price_max) and self.price_min > self.price_max:  # type: ignore[operator]
+        low, high = self.price_min, self.price_max
+        if low is not None and high is not None and low > high:
             raise InvalidInputError("price_min must not be greater than price_max")
 
     def fingerprint(self) -> str:
