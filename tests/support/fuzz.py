@@ -309,6 +309,7 @@ def sweep(target: Target) -> None:
     for index, op in enumerate(target.contract.operations()):
         path = op.path.replace("{item_id}", "1")
         target.send(op, path, body=oversized)
+        target.send(op, path, "undeclared=1")  # v2 refuses a parameter it lacks; v1 ignores it
         for param in op.parameters("path"):
             for value in hostile.edges(param["schema"], target.contract.resolve, index):
                 if hostile.in_url(value):

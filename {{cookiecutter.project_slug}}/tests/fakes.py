@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.errors import (
     RequestInProgressError,
 )
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse
+from {{ cookiecutter.package_name }}.items.listing import Listing, Position
 from {{ cookiecutter.package_name }}.items.models import Item
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,9 +52,23 @@ class FakeItems:
     async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
         return sorted(self.rows.values(), key=lambda item: item.id)[offset : offset + limit]
 
-    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
-        ordered = sorted(self.rows.values(), key=lambda item: item.id)
-        return [item for item in ordered if item.id > after_id][:limit]
+    async def list_page(
+        self, listing: Listing, after: Position | None, limit: int
+    ) -> Sequence[Item]:
+        """The listing's rules in Python (`matches`, `order_key`), as the SQL applies them."""
+        kept = [item for item in self.rows.values() if listing.filters.matches(item)]
+        descending = listing.sort.descending
+        kept.sort(key=listing.order_key, reverse=descending)
+        if after is not None:
+            last = after.order_key()
+            kept = [
+                item
+                for item in kept
+                if (
+                    listing.order_key(item) < last if descending else listing.order_key(item) > last
+                )
+            ]
+        return kept[:limit]
 
 
 class FakeOutbox:

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     create_sessionmaker,
 )
 from {{ cookiecutter.package_name }}.errors import ConflictError
+from {{ cookiecutter.package_name }}.items.listing import DEFAULT_LISTING
 from {{ cookiecutter.package_name }}.items.models import MAX_ID, Item
 from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -103,6 +104,10 @@ async def test_pages_by_offset_and_after_an_id_are_in_id_order(units: UnitsOfWor
         ids = [(await unit.items.add(item(name))).id for name in ("c", "a", "b")]
     async with units.read() as unit:
         assert [i.id for i in await unit.items.list_offset(1, 5)] == ids[1:]
-        assert [i.id for i in await unit.items.list_after(ids[0], 1)] == ids[1:2]
-        assert await unit.items.list_after(ids[-1], 5) == []
+        first = await unit.items.list_page(DEFAULT_LISTING, None, 1)
+        assert [i.id for i in first] == ids[:1]
+        page = await unit.items.list_page(DEFAULT_LISTING, DEFAULT_LISTING.after(first[0]), 1)
+        assert [i.id for i in page] == ids[1:2]
+        rest = await unit.items.list_page(DEFAULT_LISTING, DEFAULT_LISTING.after(page[0]), 5)
+        assert [i.id for i in rest] == ids[2:]
         assert await unit.items.count() == 3

@@ -42,10 +42,12 @@ class Problem(BaseModel):
 SHARED_ERRORS = (413, 422, 500, 503)
 UNAVAILABLE = 503  # the database is down: retry after `Retry-After`
 UNAUTHORIZED, FORBIDDEN = 401, 403  # RFC 6750: each with its `WWW-Authenticate` challenge
+BAD_REQUEST = 400
 DESCRIPTIONS = {
     400: (
-        "The request cannot be read: a body that is not UTF-8, a cursor this API did not issue, "
-        "a malformed `Idempotency-Key`"
+        "The request cannot be read: a body that is not UTF-8, a query parameter the operation "
+        "does not have (v2), a cursor this API did not issue or issued for another sort or "
+        "filters, `price_min` above `price_max`, a malformed `Idempotency-Key`"
     ),
     401: "No bearer token, or one that is malformed, expired or not from the identity provider",
     403: "The bearer token lacks the scope this operation needs (named in `WWW-Authenticate`)",

@@ -8,7 +8,7 @@ it: successes, problems answered by handlers or middleware (404, 405, 413, 422..
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -16,14 +16,21 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Response, Security
+from fastapi import Depends, FastAPI, Request, Response, Security
 from fastapi.datastructures import Default
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from {{ cookiecutter.package_name }}.api.responses import FORBIDDEN, UNAUTHORIZED, documented_responses
+from {{ cookiecutter.package_name }}.api.responses import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    UNAUTHORIZED,
+    documented_responses,
+)
 from {{ cookiecutter.package_name }}.api.security import Authorize
+from {{ cookiecutter.package_name }}.errors import InvalidInputError
 
 NO_CONTENT = 204
 DEFAULT_RESPONSE_CLASS = Default(JSONResponse)  # what add_api_route uses when given none
@@ -100,6 +107,39 @@ class DeprecationNotice:
         await self.app(scope, receive, send_with_notice)
 
 
+class KnownQueryParameters:
+    """Refuses a query parameter its operation does not declare: a 400 naming it.
+
+    Ignored, a misspelt `price_max` or `sort` would answer a different list than the client
+    asked for, and look right. The names are the operation's own and its dependencies'.
+    """
+
+    __slots__ = ("names",)
+    SHOWN = 5  # names quoted in the problem, each cut to 64 characters: the rest is input
+
+    def __init__(self) -> None:
+        self.names: frozenset[str] = frozenset()
+
+    def learn(self, route: APIRoute) -> None:
+        """Take the declared query parameters of the route this checks."""
+        self.names = frozenset(query_parameters(route.dependant))
+
+    async def __call__(self, request: Request) -> None:
+        """Pass a request whose query parameters are all declared."""
+        unknown = sorted(set(request.query_params) - self.names)
+        if unknown:
+            shown = ", ".join(name[:64] for name in unknown[: self.SHOWN])
+            more = f" and {len(unknown) - self.SHOWN} more" if len(unknown) > self.SHOWN else ""
+            raise InvalidInputError(f"unknown query parameter: {shown}{more}")
+
+
+def query_parameters(dependant: Dependant) -> Iterator[str]:
+    """The query parameter names a dependant and its dependencies read, by their alias."""
+    yield from (field.alias for field in dependant.query_params)
+    for dependency in dependant.dependencies:
+        yield from query_parameters(dependency)
+
+
 def add_version(
     app: FastAPI,
     routes: Sequence[Route],
@@ -111,10 +151,17 @@ def add_version(
     """Add one version's routes to the app itself (`app.py` says why not through a router).
 
     Each runs `authorize` with its scope first (api/security.py), and documents 401 and 403.
+    A current version's routes then refuse undeclared query parameters (400); a deprecated
+    one's keep ignoring them, as its clients were promised when it was current.
     """
     tags: list[str | Enum] = [tag]
     for route in routes:
         errors = (*route.errors, UNAUTHORIZED, FORBIDDEN)
+        dependencies = [Security(authorize, scopes=[route.scope])]
+        known = KnownQueryParameters()
+        if not deprecated:
+            errors = (*errors, BAD_REQUEST)
+            dependencies.append(Depends(known))
         app.add_api_route(
             route.path,
             route.endpoint,
@@ -124,12 +171,15 @@ def add_version(
             response_class=Response if route.status_code == NO_CONTENT else DEFAULT_RESPONSE_CLASS,
             tags=tags,
             deprecated=deprecated,
-            dependencies=[Security(authorize, scopes=[route.scope])],
+            dependencies=dependencies,
             responses=documented_responses(
                 route.status_code, errors, deprecated=deprecated, headers=route.headers
             ),
             response_model=route.response_model or DEFAULT_RESPONSE_MODEL,
         )
+        added = app.router.routes[-1]
+        if isinstance(added, APIRoute):
+            known.learn(added)
 
 
 def add_head_routes(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from {{ cookiecutter.package_name }}.db.base import Base, TimestampMixin
@@ -19,7 +19,22 @@ class Item(TimestampMixin, Base):
     __tablename__ = "items"
     # Names are unique regardless of case ("Cup" and "cup" would be indistinguishable in a
     # list); lower() folds ASCII on SQLite and, on PostgreSQL, every letter its collation knows.
-    __table_args__ = (Index("uq_items_name_lower", func.lower("name"), unique=True),)
+    __table_args__ = (
+        Index("uq_items_name_lower", func.lower("name"), unique=True),
+        # One per v2 sort (items.listing), each ending in the id that breaks ties (migration
+        # 0006); names by lower(name) in code point order, which also serves a prefix range.
+        # The collation is given as the expression's "operator class" (rendered after it):
+        # PostgreSQL's reflection omits index collations, so as part of the expression it
+        # would read as drift; tests/test_indexes.py checks it is there.
+        Index(
+            "ix_items_name_key",
+            func.lower(text("name")).label("name_key"),
+            "id",
+            postgresql_ops={"name_key": 'COLLATE "C"'},
+        ),
+        Index("ix_items_price_cents_id", "price_cents", "id"),
+        Index("ix_items_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from {{ cookiecutter.package_name }}.db.collation import code_points
 from {{ cookiecutter.package_name }}.errors import ConflictError
+from {{ cookiecutter.package_name }}.items.listing import LAST_CODE_POINT, ItemFilter, Listing, Position
 from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item
 
 
@@ -59,7 +71,52 @@ class ItemRepository:
         query = select(Item).order_by(Item.id).offset(offset).limit(limit)
         return (await self._session.scalars(query)).all()
 
-    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
-        """Keyset page: items with id greater than the cursor, served by the primary key."""
-        query = select(Item).where(Item.id > after_id).order_by(Item.id).limit(limit)
-        return (await self._session.scalars(query)).all()
+    async def list_page(
+        self, listing: Listing, after: Position | None, limit: int
+    ) -> Sequence[Item]:
+        """Keyset page in one of the sorts (items.listing), each served by its own index."""
+        query = filtered(select(Item), listing.filters)
+        by_id = listing.sort.field == "id"
+        pair = tuple_(Item.id) if by_id else tuple_(sort_column(listing.sort.field), Item.id)
+        if after is not None:
+            bound = tuple_(literal(after.id))
+            if not by_id:
+                bound = tuple_(sort_value(after), literal(after.id))
+            query = query.where(pair < bound if listing.sort.descending else pair > bound)
+        order = [column.desc() if listing.sort.descending else column for column in pair.clauses]
+        return (await self._session.scalars(query.order_by(*order).limit(limit))).all()
+
+
+def name_key(name: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """lower(name) in code point order: the expression ix_items_name_key indexes."""
+    return code_points(func.lower(name))
+
+
+def sort_column(field: str) -> SQLColumnExpression[Any]:
+    """The expression a sort field orders by."""
+    if field == "name":
+        return name_key(Item.name)
+    column: SQLColumnExpression[Any] = getattr(Item, field)
+    return column
+
+
+def sort_value(after: Position) -> ColumnElement[Any]:
+    """The position's key as SQL of the sort column's type (a name lower-cased by the database)."""
+    if after.sort.field == "name":
+        return name_key(literal(after.key, Item.name.type))
+    return literal(after.key, getattr(Item, after.sort.field).type)
+
+
+def filtered(query: Select[Item], filters: ItemFilter) -> Select[Item]:
+    """The filters as index-usable conditions: the name prefix is a range of `name_key`."""
+    if filters.name_prefix is not None:
+        prefix = func.lower(literal(filters.name_prefix, Item.name.type))
+        query = query.where(
+            name_key(Item.name) >= code_points(prefix),
+            name_key(Item.name) < code_points(prefix + LAST_CODE_POINT),
+        )
+    if filters.price_min is not None:
+        query = query.where(Item.price_cents >= filters.price_min)
+    if filters.price_max is not None:
+        query = query.where(Item.price_cents <= filters.price_max)
+    return query

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.idempotency.http import IdempotencyKeyDep, replayable, stored
 from {{ cookiecutter.package_name }}.idempotency.keys import Outcome, StoredResponse
+from {{ cookiecutter.package_name }}.items.cursor import MAX_LENGTH
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
+from {{ cookiecutter.package_name }}.items.list_params import listing_from_query
+from {{ cookiecutter.package_name }}.items.listing import Listing
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
@@ -22,11 +25,12 @@ TAG = "items v2"
 
 async def list_items(
     service: ItemServiceDep,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    listing: Annotated[Listing, Depends(listing_from_query)],
+    cursor: Annotated[str | None, Query(max_length=MAX_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ItemPageV2:
-    """List items after an opaque cursor."""
-    items, next_cursor = await service.page_by_cursor(cursor, limit)
+    """List items after an opaque cursor, filtered and sorted (see `sort`)."""
+    items, next_cursor = await service.page_by_cursor(cursor, limit, listing)
     return ItemPageV2(items=[ItemV2.model_validate(i) for i in items], next_cursor=next_cursor)
 
 

@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.mess
     record_created,
     record_deleted,
 )
+from {{ cookiecutter.package_name }}.items.listing import DEFAULT_LISTING, Listing
 from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
 from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 
@@ -112,14 +113,17 @@ class ItemService:
             return records(await unit.items.list_offset(offset, limit)), await unit.items.count()
 
     async def page_by_cursor(
-        self, cursor: str | None, limit: int
+        self, cursor: str | None, limit: int, listing: Listing = DEFAULT_LISTING
     ) -> tuple[list[ItemRecord], str | None]:
-        """Items after the cursor and the next cursor, or None on the last page (v2)."""
-        after = self._cursors.decode(cursor) if cursor else 0
+        """Items after the cursor and the next cursor, or None on the last page (v2).
+
+        A cursor resumes only the listing (sort and filters) it was issued for.
+        """
+        after = self._cursors.decode(cursor).resume(listing) if cursor else None
         async with self._sessions.read() as unit:
-            items = records(await unit.items.list_after(after, limit + 1))
+            items = records(await unit.items.list_page(listing, after, limit + 1))
         if len(items) > limit:
-            return items[:limit], self._cursors.encode(items[limit - 1].id)
+            return items[:limit], self._cursors.encode(listing.after(items[limit - 1]))
         return items, None
 
     @staticmethod

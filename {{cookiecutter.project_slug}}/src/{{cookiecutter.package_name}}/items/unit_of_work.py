@@ -13,6 +13,7 @@ from typing import Protocol
 
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotencyStore
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import EventStaging
+from {{ cookiecutter.package_name }}.items.listing import Listing, Position
 from {{ cookiecutter.package_name }}.items.models import Item
 
 
@@ -39,8 +40,10 @@ class ItemStore(Protocol):
         """One page by offset, ordered by id."""
         ...
 
-    async def list_after(self, after_id: int, limit: int) -> Sequence[Item]:
-        """Up to `limit` items with an id greater than `after_id`, ordered by id."""
+    async def list_page(
+        self, listing: Listing, after: Position | None, limit: int
+    ) -> Sequence[Item]:
+        """Up to `limit` items `listing` keeps, in its order, after `after` (from the start)."""
         ...
 
 
