@@ -4,7 +4,7 @@ Names are indexed as lower(name) in code point order (`COLLATE "C"` on PostgreSQ
 default already is), so one index serves the name sort and a name-prefix range.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-01-06 00:00:00+00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
