@@ -149,7 +149,8 @@ def test_each_item_operation_documents_exactly_its_statuses(spec: Spec) -> None:
             documented = {int(s) for s in spec["paths"][path][method]["responses"]}
             v2_list = (version, method, template) == ("v2", "get", "/api/{v}/items")
             cursor = {400} if v2_list else set()  # a cursor this API did not issue
-            assert documented == statuses | cursor, (method, path)
+            rate_limited = {429}  # every operation (api/rate_limit.py)
+            assert documented == statuses | cursor | rate_limited, (method, path)
 
 
 def test_v1_responses_document_the_deprecation_headers(spec: Spec) -> None:
@@ -161,3 +162,16 @@ def test_v1_responses_document_the_deprecation_headers(spec: Spec) -> None:
                     assert {"Deprecation", "Sunset", "Link"} <= headers, path
                 else:
                     assert not headers & {"Deprecation", "Sunset", "Link"}, path
+
+
+def test_every_item_operation_documents_its_rate_limit_fields(spec: Spec) -> None:
+    """429 with `Retry-After` and the draft's fields; a success may carry them too."""
+    api = {path: item for path, item in spec["paths"].items() if path.startswith("/api/")}
+    assert api
+    for path, item in api.items():
+        for operation in item.values():
+            responses = operation["responses"]
+            limited = set(responses["429"]["headers"])
+            assert limited >= {"Retry-After", "RateLimit", "RateLimit-Policy"}, path
+            success = next(r for s, r in responses.items() if s.startswith("2"))
+            assert {"RateLimit", "RateLimit-Policy"} <= set(success["headers"]), path

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
+from {{ cookiecutter.package_name }}.api.rate_limit import add_rate_limit
 from {{ cookiecutter.package_name }}.api.responses import document_problems
 from {{ cookiecutter.package_name }}.api.security import BearerToken, authorizer
 from {{ cookiecutter.package_name }}.api.versions import DeprecationNotice, add_head_routes, add_version
@@ -71,6 +72,7 @@ def create_app(
     add_head_routes(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    add_rate_limit(app, settings)  # inside CORS and v1's notice: a 429 carries both
     app.add_middleware(
         DeprecationNotice,
         deprecated_on=settings.api_v1_deprecated_on,

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.auth.settings import AuthSettings
 {% if cookiecutter.messaging != "none" -%}
 from {{ cookiecutter.package_name }}.events.settings import EventsSettings
 {% endif -%}
+from {{ cookiecutter.package_name }}.infrastructure.rate_limit import RateLimitSettings
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import CacheSettings
 
 SQLITE_DRIVER = "sqlite+aiosqlite"
@@ -23,7 +24,7 @@ MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
-class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, AuthSettings, BaseSettings):
+class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, RateLimitSettings, AuthSettings, BaseSettings):
     """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs.
 
     Each feature's settings live next to its adapter (events/settings.py, infrastructure/).
