@@ -6,10 +6,10 @@ from importlib.metadata import metadata
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from {{ cookiecutter.package_name }}.api.cors import add_cors
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
@@ -78,13 +78,7 @@ def create_app(
         deprecated_on=settings.api_v1_deprecated_on,
         sunset_on=settings.api_v1_sunset_on,
     )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        )
+    add_cors(app, settings.cors_origins)
     app.add_middleware(
         RequestContextMiddleware,
         tracer=tracing.tracer() if tracing is not None else None,
