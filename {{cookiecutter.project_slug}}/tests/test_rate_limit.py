@@ -23,6 +23,7 @@ from scripts.local_idp import LocalIdentityProvider
 from {{ cookiecutter.package_name }}.__main__ import server_options
 from {{ cookiecutter.package_name }}.api.rate_limit import ClientAddress, address_key
 from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.infrastructure.limiter import ProcessCounters
 from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.clients import app_client
@@ -182,6 +183,19 @@ def test_the_client_is_the_right_most_address_no_trusted_proxy_wrote() -> None:
     assert client("192.0.2.1", "203.0.113.1") == "192.0.2.1"  # untrusted peer: header ignored
     assert address_key("2001:db8:1:2:3:4:5:6") == "net:2001:db8:1:2::/64"
     assert address_key("192.0.2.1") == "ip:192.0.2.1"
+
+
+async def test_process_counters_forget_a_key_when_its_window_is_over() -> None:
+    """memory:// (no Redis): counts per key, each gone `expiry` seconds after its first hit."""
+    now = [100.0]
+    counters = ProcessCounters(clock=lambda: now[0])
+    assert [await counters.incr("a", 10) for _ in range(3)] == [1, 2, 3]
+    now[0] = 105.0
+    assert await counters.incr("b", 10) == 1
+    now[0] = 110.0
+    assert await counters.incr("a", 10) == 1, "a's window ended at 110"
+    assert await counters.incr("b", 10) == 2
+    assert len(counters.counts) == len(counters.due) == 2
 
 
 def test_uvicorn_trusts_the_same_proxies_and_no_other() -> None:

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     create_sessionmaker,
 )
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
-from {{ cookiecutter.package_name }}.infrastructure.rate_limit import open_rate_limiter
+from {{ cookiecutter.package_name }}.infrastructure.limiter import open_rate_limiter
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import open_cache
 from {{ cookiecutter.package_name }}.observability.tracing import Tracing
 from {{ cookiecutter.package_name }}.resources import Resources

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.auth.tokens import TokenVerifier
 from {{ cookiecutter.package_name }}.cache import Cache, CacheCheck
 from {{ cookiecutter.package_name }}.db.engine import Sessions
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
-from {{ cookiecutter.package_name }}.infrastructure.rate_limit import RateLimiter
+from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimiter
 from {{ cookiecutter.package_name }}.settings import Settings
 
 

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.auth.settings import AuthSettings
 {% if cookiecutter.messaging != "none" -%}
 from {{ cookiecutter.package_name }}.events.settings import EventsSettings
 {% endif -%}
-from {{ cookiecutter.package_name }}.infrastructure.rate_limit import RateLimitSettings
+from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimitSettings
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import CacheSettings
 
 SQLITE_DRIVER = "sqlite+aiosqlite"

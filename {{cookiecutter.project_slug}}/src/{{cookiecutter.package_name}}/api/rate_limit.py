@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.api.errors import problem
-from {{ cookiecutter.package_name }}.infrastructure.rate_limit import RateLimiter, Verdict
+from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimiter, Verdict
 from {{ cookiecutter.package_name }}.resources import Resources
 from {{ cookiecutter.package_name }}.settings import Settings
 

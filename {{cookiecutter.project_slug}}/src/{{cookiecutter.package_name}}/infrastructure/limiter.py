@@ -6,6 +6,10 @@ limiters' `hit` returns only a boolean, and `get_window_stats` costs two more ro
 (GET and TTL), so the window is computed here instead: each caller's windows follow the clock,
 shifted by a stable hash of the caller so that callers do not all reset at the same instant,
 and the reset comes from the clock rather than from a TTL read.
+
+Without Redis (`memory://`) the counts are this process's own (`ProcessCounters`), not
+`limits`' MemoryStorage: that one walks every live key in a task it starts per request
+(measured: ~1 ms CPU per request with 10,000 callers in the window).
 """
 
 from __future__ import annotations
@@ -13,15 +17,16 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 from prometheus_client import Counter
 from pydantic import Field, SecretStr, field_validator
@@ -63,6 +68,38 @@ class RateLimitSettings(BaseSettings):
         return value
 
 
+class Counters(Protocol):
+    """What the limiter needs of a store: `limits`' `incr` (add, expire a new key, new count)."""
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add `amount` to `key` (created to expire after `expiry` s); the new count."""
+        ...
+
+
+class ProcessCounters:
+    """Counts kept by this process, each forgotten `expiry` seconds after its first hit.
+
+    One limit means one expiry for every key, so keys expire in the order they were created:
+    a queue, popped as they fall due, keeps the cost per request constant.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.counts: dict[str, int] = {}
+        self.due: deque[tuple[float, str]] = deque()
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add `amount` to `key`; the new count."""
+        now = self.clock()
+        while self.due and self.due[0][0] <= now:
+            self.counts.pop(self.due.popleft()[1], None)
+        count = self.counts.get(key, 0) + amount
+        self.counts[key] = count
+        if count == amount:
+            self.due.append((now + expiry, key))
+        return count
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One request's count against its caller's limit."""
@@ -77,7 +114,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Counters,
         limit: RateLimitItem,
         log_interval: float,
         clock: Callable[[], float] = time.time,
@@ -126,10 +163,10 @@ def storage_url(settings: Settings) -> str:
     return redis_url.get_secret_value() if redis_url is not None else MEMORY
 
 
-def open_storage(url: str, prefix: str) -> Storage:
-    """A `limits` store for a redis://, rediss:// or memory:// URL."""
+def open_storage(url: str, prefix: str) -> Counters:
+    """`limits`' store for a redis:// or rediss:// URL; this process's counts for memory://."""
     if url.startswith(MEMORY):
-        return MemoryStorage()
+        return ProcessCounters()
     return RedisStorage(
         f"async+{url}",
         implementation="redispy",  # the cache's client; `limits` would bring coredis otherwise
