@@ -6,7 +6,6 @@ name of its own, so its counters start at zero on a shared Redis.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -16,20 +15,19 @@ from ipaddress import ip_network
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
-from prometheus_client import REGISTRY
 from pydantic import SecretStr, ValidationError
 from scripts.local_idp import LocalIdentityProvider
 
 from {{ cookiecutter.package_name }}.__main__ import server_options
 from {{ cookiecutter.package_name }}.api.rate_limit import ClientAddress, address_key
 from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.infrastructure import limiter
 from {{ cookiecutter.package_name }}.infrastructure.limiter import ProcessCounters
-from {{ cookiecutter.package_name }}.observability.logging import configure_logging
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.startup import describe
 from tests.clients import app_client
 
 STORE = os.environ.get("TEST_REDIS_URL", "memory://")
-UNREACHABLE = "redis://127.0.0.1:1/0"
 ITEMS = "/api/v2/items"
 PROBLEM = "application/problem+json"
 FIELD = re.compile(r'^"default";r=(\d+);t=(\d+)$')
@@ -150,26 +148,6 @@ async def test_probes_metrics_and_docs_are_never_limited(settings: Settings) -> 
                 assert "ratelimit" not in response.headers, path
 
 
-async def test_an_unreachable_store_fails_open_counted_and_logged_once_per_interval(
-    settings: Settings, bearer: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    app = limited(settings, "1/hour", rate_limit_storage_url=SecretStr(UNREACHABLE))
-    configure_logging("INFO", "json")
-    before = REGISTRY.get_sample_value("rate_limit_storage_errors_total") or 0.0
-    async with app_client(app, bearer) as client:
-        capsys.readouterr()
-        responses = [await client.get(ITEMS) for _ in range(3)]
-    out = capsys.readouterr().out
-    assert [r.status_code for r in responses] == [200, 200, 200]
-    assert all("ratelimit" not in r.headers for r in responses)
-    assert REGISTRY.get_sample_value("rate_limit_storage_errors_total") == before + 3
-    warnings = [
-        json.loads(line) for line in out.splitlines() if "rate limit store unavailable" in line
-    ]
-    assert len(warnings) == 1, out
-    assert warnings[0]["level"] == "warning"
-
-
 def test_the_client_is_the_right_most_address_no_trusted_proxy_wrote() -> None:
     address = ClientAddress([ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32")])
 
@@ -214,3 +192,16 @@ def test_rate_limit_setting_accepts_one_limit_or_none(value: str, parsed: str | 
 def test_rate_limit_setting_rejects_what_it_cannot_apply(value: str) -> None:
     with pytest.raises(ValidationError, match="rate_limit"):
         Settings(_env_file=None, rate_limit=value)
+
+
+def test_a_store_url_is_refused_at_start_up_without_its_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ValidationError, match="a redis://, rediss:// or memory:// one"):
+        Settings(_env_file=None, rate_limit_storage_url="memcached://127.0.0.1:11211")
+    monkeypatch.setattr(limiter, "find_spec", lambda _name: None)  # cache=none: no redis
+    with pytest.raises(ValidationError, match="needs the redis package") as refused:
+        Settings(_env_file=None, rate_limit_storage_url="redis://:secret@127.0.0.1:6379/0")
+    said = " ".join(describe(error) for error in refused.value.errors())  # the start-up line
+    assert "needs the redis package" in said
+    assert "secret" not in said

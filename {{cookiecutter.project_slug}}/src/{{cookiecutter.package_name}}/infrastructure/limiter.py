@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # the root Settings composes RateLimitSettings: a runtime imp
 
 logger = structlog.get_logger(__name__)
 MEMORY = "memory://"
+REDIS_SCHEMES = ("redis", "rediss")
 SOCKET_TIMEOUT = 0.1  # seconds: a slow limiter must not make every request slow
 STORAGE_ERRORS = Counter(
     "rate_limit_storage_errors",
@@ -65,6 +67,26 @@ class RateLimitSettings(BaseSettings):
         limits = parse_many(value)  # ValueError names what it could not read
         if len(limits) != 1:
             raise ValueError("RATE_LIMIT takes one limit, e.g. 100/second")
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _known_store(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused at start-up rather than on the first request; the message holds no URL."""
+        if value is None or not value.get_secret_value():
+            return None
+        scheme = value.get_secret_value().partition("://")[0]
+        if scheme == MEMORY.removesuffix("://"):
+            return value
+        if scheme not in REDIS_SCHEMES:
+            raise ValueError(
+                "RATE_LIMIT_STORAGE_URL must be a redis://, rediss:// or memory:// one"
+            )
+        if find_spec("redis") is None:
+            raise ValueError(
+                "RATE_LIMIT_STORAGE_URL=redis://... needs the redis package "
+                "(a service generated with cache=redis has it)"
+            )
         return value
 
 
