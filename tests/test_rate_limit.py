@@ -34,7 +34,7 @@ LIMIT = 50  # per second
 FLOODER = "198.51.100.1"
 NEIGHBOUR = "198.51.100.2"
 NEIGHBOUR_RATE = 10  # requests per second, a fifth of the limit
-SECONDS = 6
+SECONDS = 8
 # Per second of the clock: answers that were not 429, and the 429s.
 WRK_PER_SECOND = """
 wrk.headers["X-Forwarded-For"] = "%s"
@@ -145,9 +145,10 @@ def test_a_flooding_client_gets_its_limit_and_a_neighbour_gets_no_429(
     )
     assert refused > LIMIT * len(whole), "wrk never went over the limit: nothing was proven"
     assert abs(rate - LIMIT) <= LIMIT * 0.1, whole
-    # wrk's clock is the kernel's coarse one (a few ms late): answers of a window's first ms
-    # can count in the second before, so single seconds are only checked loosely.
-    assert all(abs(n - LIMIT) <= LIMIT * 0.3 for n in whole.values()), whole
+    # wrk's clock (time(2): the kernel's coarse clock) reads up to a tick (~4 ms) early, so
+    # answers of a window's first milliseconds can count in the second before: single seconds
+    # are only checked loosely, and the mean moves by at most those of the two edges.
+    assert all(abs(n - LIMIT) <= LIMIT * 0.5 for n in whole.values()), whole
     assert neighbour.statuses, "the neighbour sent nothing"
     assert set(neighbour.statuses) == {200}, neighbour.statuses
     assert all(field.startswith('"default";r=') for field in neighbour.fields), neighbour.fields
