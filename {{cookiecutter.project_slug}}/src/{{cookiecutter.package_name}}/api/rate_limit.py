@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.api.errors import problem
+from {{ cookiecutter.package_name }}.auth.tokens import TokenVerifier
 from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimiter, Verdict
 from {{ cookiecutter.package_name }}.resources import Resources
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -97,6 +98,18 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+async def token_subject(scope: Scope, verifier: TokenVerifier | None) -> str | None:
+    """The subject of a valid bearer token, else None (`authorize` answers a bad token)."""
+    token = bearer_token(scope)
+    if token is None or verifier is None:
+        return None
+    try:
+        principal = await verifier.verify(token)
+    except Exception:  # noqa: BLE001 - whatever failed, the caller is no subject here
+        return None
+    return principal.subject
+
+
 class RateLimitMiddleware:
     """Plain ASGI: counts each API request against its caller's limit (module docstring)."""
 
@@ -106,12 +119,9 @@ class RateLimitMiddleware:
 
     async def caller(self, scope: Scope, resources: Resources) -> str:
         """`sub:<subject>` of a valid token, else the client address's key."""
-        token = bearer_token(scope) if resources.verifier is not None else None
-        if token is not None and resources.verifier is not None:
-            try:
-                return f"sub:{(await resources.verifier.verify(token)).subject}"
-            except Exception:  # noqa: BLE001, S110 - no subject then; `authorize` answers the error
-                pass
+        subject = await token_subject(scope, resources.verifier)
+        if subject is not None:
+            return f"sub:{subject}"
         return address_key(self.client_address(scope))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
