@@ -15,6 +15,7 @@ from ipaddress import ip_network
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
+from limits import parse
 from pydantic import SecretStr, ValidationError
 from scripts.local_idp import LocalIdentityProvider
 
@@ -22,7 +23,7 @@ from {{ cookiecutter.package_name }}.__main__ import server_options
 from {{ cookiecutter.package_name }}.api.rate_limit import ClientAddress, address_key
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.infrastructure import limiter
-from {{ cookiecutter.package_name }}.infrastructure.limiter import ProcessCounters
+from {{ cookiecutter.package_name }}.infrastructure.limiter import ProcessCounters, RateLimiter
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.startup import describe
 from tests.clients import app_client
@@ -174,6 +175,29 @@ async def test_process_counters_forget_a_key_when_its_window_is_over() -> None:
     assert await counters.incr("a", 10) == 1, "a's window ended at 110"
     assert await counters.incr("b", 10) == 2
     assert len(counters.counts) == len(counters.due) == 2
+
+
+class DownStore:
+    """A store whose every call fails, as redis-py's do while Redis is unreachable."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:  # noqa: ARG002 - protocol
+        self.calls += 1
+        raise ConnectionRefusedError(key)
+
+
+async def test_a_failed_store_is_left_alone_for_a_second() -> None:
+    """A store that times out would otherwise cost every request of the outage its timeout."""
+    now = [0.0]
+    store = DownStore()
+    limiter = RateLimiter(store, parse("1/second"), log_interval=60, monotonic=lambda: now[0])
+    assert [await limiter.hit("ip:a") for _ in range(3)] == [None, None, None]
+    assert store.calls == 1
+    now[0] = 1.0
+    assert await limiter.hit("ip:a") is None
+    assert store.calls == 2
 
 
 def test_uvicorn_trusts_the_same_proxies_and_no_other() -> None:

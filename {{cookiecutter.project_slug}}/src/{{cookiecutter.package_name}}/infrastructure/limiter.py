@@ -40,6 +40,9 @@ logger = structlog.get_logger(__name__)
 MEMORY = "memory://"
 REDIS_SCHEMES = ("redis", "rediss")
 SOCKET_TIMEOUT = 0.1  # seconds: a slow limiter must not make every request slow
+# After a store error the store is left alone this long: a store that drops packets (rather than
+# refusing) would otherwise add SOCKET_TIMEOUT to every request of the outage.
+RETRY_AFTER_ERROR = 1.0  # seconds
 STORAGE_ERRORS = Counter(
     "rate_limit_storage_errors",
     "Requests served without a rate limit check because its store failed (fail open).",
@@ -140,6 +143,7 @@ class RateLimiter:
         limit: RateLimitItem,
         log_interval: float,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
         self.limit = limit
@@ -147,13 +151,18 @@ class RateLimiter:
         self.window = limit.get_expiry()  # seconds
         self.log_interval = log_interval
         self.clock = clock
-        self._quiet_until = -math.inf  # monotonic time before which outages are not logged
+        self.monotonic = monotonic
+        self._quiet_until = -math.inf  # before then, outages are not logged
+        self._skip_until = -math.inf  # before then, the store is not asked (it just failed)
 
     async def hit(self, caller: str) -> Verdict | None:
         """Count one request of `caller`; None when the store failed (the request is served)."""
         shifted = self.clock() + zlib.crc32(caller.encode()) % self.window
         window, elapsed = divmod(shifted, self.window)
         key = self.limit.key_for(caller, str(int(window)))
+        if self.monotonic() < self._skip_until:
+            STORAGE_ERRORS.inc()
+            return None
         try:
             count = await self.storage.incr(key, self.window)
         except (StorageError, OSError) as exc:
@@ -167,7 +176,8 @@ class RateLimiter:
 
     def _storage_failed(self, exc: Exception) -> None:
         STORAGE_ERRORS.inc()
-        now = time.monotonic()
+        now = self.monotonic()
+        self._skip_until = now + RETRY_AFTER_ERROR
         if now >= self._quiet_until:
             self._quiet_until = now + self.log_interval
             logger.warning(
