@@ -27,6 +27,7 @@ ONLY_FOR: dict[str, dict[str, list[str]]] = {
         "redis": [
             f"src/{PACKAGE}/infrastructure/redis_cache.py",
             "tests/test_redis_cache.py",
+            "tests/test_rate_limit_redis.py",
             "tests/caches/redis.py",
             "bench/redis_cache.py",
         ],

@@ -160,7 +160,8 @@ def test_each_item_operation_documents_exactly_its_statuses(spec: Spec) -> None:
             documented = {int(s) for s in spec["paths"][path][method]["responses"]}
             # v2 refuses query parameters an operation does not have (and cursors it did not issue)
             unknown_parameter = {400} if version == "v2" else set()
-            assert documented == statuses | unknown_parameter, (method, path)
+            rate_limited = {429}  # every operation (api/rate_limit.py)
+            assert documented == statuses | unknown_parameter | rate_limited, (method, path)
 
 
 def test_v1_responses_document_the_deprecation_headers(spec: Spec) -> None:
@@ -195,3 +196,16 @@ def test_links_lead_from_a_create_to_the_item_and_carry_its_etag(spec: Spec) -> 
                         for name in link["parameters"]
                     }
                     assert required <= given, (path, link)
+
+
+def test_every_item_operation_documents_its_rate_limit_fields(spec: Spec) -> None:
+    """429 with `Retry-After` and the draft's fields; a success may carry them too."""
+    api = {path: item for path, item in spec["paths"].items() if path.startswith("/api/")}
+    assert api
+    for path, item in api.items():
+        for operation in item.values():
+            responses = operation["responses"]
+            limited = set(responses["429"]["headers"])
+            assert limited >= {"Retry-After", "RateLimit", "RateLimit-Policy"}, path
+            success = next(r for s, r in responses.items() if s.startswith("2"))
+            assert {"RateLimit", "RateLimit-Policy"} <= set(success["headers"]), path

@@ -41,6 +41,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "server_header": False,
         "proxy_headers": True,
+        # The proxies whose X-Forwarded-For names the client: the rate limiter's (TRUSTED_PROXIES).
+        "forwarded_allow_ips": [str(network) for network in settings.trusted_proxies],
         "timeout_graceful_shutdown": settings.graceful_timeout,
     }
 

@@ -6,14 +6,15 @@ from importlib.metadata import metadata
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from {{ cookiecutter.package_name }}.api.cors import add_cors
 from {{ cookiecutter.package_name }}.api.errors import install_error_handlers
 from {{ cookiecutter.package_name }}.api.health import add_probes
 from {{ cookiecutter.package_name }}.api.limits import BodyLimitMiddleware
 from {{ cookiecutter.package_name }}.api.links import document_links
+from {{ cookiecutter.package_name }}.api.rate_limit import add_rate_limit
 from {{ cookiecutter.package_name }}.api.responses import document_problems
 from {{ cookiecutter.package_name }}.api.security import BearerToken, authorizer
 from {{ cookiecutter.package_name }}.api.versions import DeprecationNotice, add_head_routes, add_version
@@ -73,19 +74,13 @@ def create_app(
     add_head_routes(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    add_rate_limit(app, settings)  # inside CORS and v1's notice: a 429 carries both
     app.add_middleware(
         DeprecationNotice,
         deprecated_on=settings.api_v1_deprecated_on,
         sunset_on=settings.api_v1_sunset_on,
     )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
-            expose_headers=["Location", "Idempotent-Replayed"],
-        )
+    add_cors(app, settings.cors_origins)
     app.add_middleware(
         RequestContextMiddleware,
         tracer=tracing.tracer() if tracing is not None else None,

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     create_sessionmaker,
 )
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
+from {{ cookiecutter.package_name }}.infrastructure.limiter import open_rate_limiter
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import open_cache
 from {{ cookiecutter.package_name }}.observability.tracing import Tracing
 from {{ cookiecutter.package_name }}.resources import Resources
@@ -51,6 +52,7 @@ def lifespan_for(
             async with (
                 open_cache(settings) as (cache, cache_check),
                 open_verifier(settings) as verifier,
+                open_rate_limiter(settings) as rate_limiter,
             ):
                 if bearer is not None and verifier is not None:
                     bearer.point_at(verifier.keys.metadata)
@@ -63,6 +65,7 @@ def lifespan_for(
                     schema=schema,
                     cache_check=cache_check,
                     verifier=verifier,
+                    rate_limiter=rate_limiter,
                 )
                 # Everything built so far lives as long as the process: moving it out of the
                 # collector's reach makes full collections short (p99 of cache hits:

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.auth.tokens import TokenVerifier
 from {{ cookiecutter.package_name }}.cache import Cache, CacheCheck
 from {{ cookiecutter.package_name }}.db.engine import Sessions
 from {{ cookiecutter.package_name }}.db.schema import SchemaTarget
+from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimiter
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -28,4 +29,5 @@ class Resources:
     schema: SchemaTarget
     cache_check: CacheCheck | None = None
     verifier: TokenVerifier | None = None  # None: authentication off (ENVIRONMENT=local only)
+    rate_limiter: RateLimiter | None = None  # None: no RATE_LIMIT (api/rate_limit.py is off)
     started: bool = False  # latched by /startupz once the schema is at this build's head

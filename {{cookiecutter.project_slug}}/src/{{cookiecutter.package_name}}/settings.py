@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }}.auth.settings import AuthSettings
 from {{ cookiecutter.package_name }}.events.settings import EventsSettings
 {% endif -%}
 from {{ cookiecutter.package_name }}.idempotency.settings import IdempotencySettings
+from {{ cookiecutter.package_name }}.infrastructure.limiter import RateLimitSettings
 from {{ cookiecutter.package_name }}.infrastructure.{{ cookiecutter.cache }}_cache import CacheSettings
 
 SQLITE_DRIVER = "sqlite+aiosqlite"
@@ -24,7 +25,7 @@ MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
-class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, AuthSettings, IdempotencySettings, BaseSettings):
+class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, RateLimitSettings, AuthSettings, IdempotencySettings, BaseSettings):
     """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs.
 
     Each feature's settings live next to its adapter (events/settings.py, infrastructure/).

@@ -38,9 +38,10 @@ class Problem(BaseModel):
 
 # Every items operation can answer these, whatever it does: the body limit applies to any
 # request (a GET with a large body too), path and query values are validated, and the
-# database or the code can fail.
-SHARED_ERRORS = (413, 422, 500, 503)
+# database or the code can fail. 429: the caller's rate limit (RATE_LIMIT, api/rate_limit.py).
+SHARED_ERRORS = (413, 422, 429, 500, 503)
 UNAVAILABLE = 503  # the database is down: retry after `Retry-After`
+TOO_MANY_REQUESTS = 429  # the caller's rate limit: retry after `Retry-After`
 UNAUTHORIZED, FORBIDDEN = 401, 403  # RFC 6750: each with its `WWW-Authenticate` challenge
 BAD_REQUEST = 400
 DESCRIPTIONS = {
@@ -59,6 +60,7 @@ DESCRIPTIONS = {
     413: "The request body is over the size limit",
     415: "The request body is not JSON",
     422: "A parameter or the body is not valid",
+    429: "Over the caller's rate limit; retry after `Retry-After` seconds",
     500: "An unexpected error; the body holds no detail",
     503: "The database is unavailable; retry after `Retry-After` seconds",
 }
@@ -76,7 +78,25 @@ NOTICE_HEADERS = {
 }
 RETRY_AFTER = {"Retry-After": header("Seconds to wait before retrying")}
 CHALLENGE = {"WWW-Authenticate": header("The RFC 6750 `Bearer` challenge: error, scope")}
-OWN_HEADERS = {UNAVAILABLE: RETRY_AFTER, UNAUTHORIZED: CHALLENGE, FORBIDDEN: CHALLENGE}
+# draft-ietf-httpapi-ratelimit-headers-11; on every response while RATE_LIMIT is set.
+RATE_LIMIT_DESCRIPTIONS = {
+    "RateLimit-Policy": 'The caller\'s quota and window in seconds: `"default";q=100;w=1`',
+    "RateLimit": 'What is left of it and the seconds until it resets: `"default";r=0;t=1`',
+}
+RATE_LIMITED = {
+    **RETRY_AFTER,
+    **{name: header(text) for name, text in RATE_LIMIT_DESCRIPTIONS.items()},
+}
+RATE_LIMIT_HEADERS = {
+    name: {**header(f"{text} (while the service limits requests)"), "required": False}
+    for name, text in RATE_LIMIT_DESCRIPTIONS.items()
+}
+OWN_HEADERS = {
+    UNAVAILABLE: RETRY_AFTER,
+    UNAUTHORIZED: CHALLENGE,
+    FORBIDDEN: CHALLENGE,
+    TOO_MANY_REQUESTS: RATE_LIMITED,
+}
 # Headers a success may carry, named by its route (`Route.headers`).
 SUCCESS_HEADERS = {
     "Location": header("The created resource (RFC 9110 section 10.2.2)"),
@@ -127,8 +147,7 @@ def documented_responses(
     success_headers = {name: SUCCESS_HEADERS[name] for name in headers}
     if deprecated:
         success_headers.update(NOTICE_HEADERS)
-    if success_headers:
-        responses[success] = {"headers": success_headers}
+    responses[success] = {"headers": {**success_headers, **RATE_LIMIT_HEADERS}}
     return responses
 
 

@@ -78,6 +78,9 @@ LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 OIDC_ISSUER: {{ .Values.auth.issuer | quote }}
 OIDC_AUDIENCE: {{ .Values.auth.audience | quote }}
+RATE_LIMIT: {{ .Values.rateLimit.limit | quote }}
+TRUSTED_PROXIES: {{ .Values.rateLimit.trustedProxies | toJson | quote }}
+RATE_LIMIT_LOG_INTERVAL_SECONDS: {{ .Values.rateLimit.logIntervalSeconds | quote }}
 {{- if kindIs "bool" .Values.auth.docsEnabled }}
 DOCS_ENABLED: {{ .Values.auth.docsEnabled | quote }}
 {{- end }}
