@@ -25,7 +25,16 @@ MIN_SECRET_CHARS = 32
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
-class Settings({% if cookiecutter.messaging != "none" %}EventsSettings, {% endif %}CacheSettings, RateLimitSettings, AuthSettings, IdempotencySettings, BaseSettings):
+class Settings(
+{%- if cookiecutter.messaging != "none" %}
+    EventsSettings,
+{%- endif %}
+    CacheSettings,
+    RateLimitSettings,
+    AuthSettings,
+    IdempotencySettings,
+    BaseSettings,
+):
     """Every knob of the service; secrets are `SecretStr` so they never reach logs or reprs.
 
     Each feature's settings live next to its adapter (events/settings.py, infrastructure/).
