@@ -25,3 +25,15 @@ class InvalidInputError(DomainError):
     """Input that passed schema validation but breaks a rule (e.g. a forged cursor)."""
 
     title = "Invalid input"
+
+
+class PreconditionFailedError(DomainError):
+    """The resource is not at the version the request was conditional on (If-Match)."""
+
+    title = "Precondition failed"
+
+
+class PreconditionRequiredError(DomainError):
+    """A change that must name the version it applies to came without one (no If-Match)."""
+
+    title = "Precondition required"

@@ -7,7 +7,7 @@ RFC 9457 body under `application/problem+json`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -48,9 +48,11 @@ DESCRIPTIONS = {
     403: "The bearer token lacks the scope this operation needs (named in `WWW-Authenticate`)",
     404: "No such item",
     409: "An item with this name exists",
+    412: "`If-Match` names no current version of the item: read it again (its `ETag`), then retry",
     413: "The request body is over the size limit",
-    415: "The request body is not JSON",
+    415: "The request body is not of the operation's JSON media type",
     422: "A parameter or the body is not valid",
+    428: "No `If-Match`: a change must name the version (`ETag`) it is based on",
     500: "An unexpected error; the body holds no detail",
     503: "The database is unavailable; retry after `Retry-After` seconds",
 }
@@ -95,13 +97,25 @@ def problem_responses(*statuses: int, deprecated: bool = False) -> dict[int | st
 
 
 def documented_responses(
-    success: int, errors: Iterable[int], *, deprecated: bool = False
+    success: int,
+    errors: Iterable[int],
+    *,
+    deprecated: bool = False,
+    headers: Mapping[str, Any] | None = None,
+    others: Mapping[int, dict[str, Any]] | None = None,
 ) -> dict[int | str, Any]:
-    """The `responses` of one items operation: its own errors, the shared ones, v1's notice."""
+    """The `responses` of one items operation: its own errors, the shared ones, v1's notice.
+
+    `headers` are those of its success response; `others` its responses that are neither
+    success nor problem (a 304), each with v1's notice too.
+    """
     responses = problem_responses(*errors, *SHARED_ERRORS, deprecated=deprecated)
-    if deprecated:
-        responses[success] = {"headers": NOTICE_HEADERS}
-    return responses
+    notice = NOTICE_HEADERS if deprecated else {}
+    if notice or headers:
+        responses[success] = {"headers": {**notice, **(headers or {})}}
+    for status, response in (others or {}).items():
+        responses[status] = {**response, "headers": {**notice, **response.get("headers", {})}}
+    return dict(sorted(responses.items(), key=lambda response: str(response[0])))
 
 
 def document_problems(app: FastAPI) -> None:

@@ -8,7 +8,7 @@ it: successes, problems answered by handlers or middleware (404, 405, 413, 422..
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -49,6 +49,9 @@ class Route:
     status_code: int
     # The error statuses of this operation besides those every one has (documented_responses).
     errors: tuple[int, ...] = ()
+    # The headers of its success response (an item's `ETag`), and its other non-error responses.
+    headers: Mapping[str, Any] | None = None
+    others: Mapping[int, dict[str, Any]] | None = None
 
 
 def is_deprecated(path: str) -> bool:
@@ -120,7 +123,13 @@ def add_version(
             tags=tags,
             deprecated=deprecated,
             dependencies=[Security(authorize, scopes=[route.scope])],
-            responses=documented_responses(route.status_code, errors, deprecated=deprecated),
+            responses=documented_responses(
+                route.status_code,
+                errors,
+                deprecated=deprecated,
+                headers=route.headers,
+                others=route.others,
+            ),
         )
 
 
