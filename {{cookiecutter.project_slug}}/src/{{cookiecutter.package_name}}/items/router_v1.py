@@ -5,8 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Query, Response, status
 
+from {{ cookiecutter.package_name }}.api.conditional import (
+    ETAG,
+    ETAG_HEADERS,
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    current_etag,
+    entity_tag,
+)
 from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
@@ -40,25 +49,49 @@ async def list_items(
     return ItemPageV1(items=[to_v1(i) for i in items], total=total, offset=offset, limit=limit)
 
 
-async def create_item(body: ItemCreateV1, service: ItemServiceDep) -> ItemV1:
+async def create_item(body: ItemCreateV1, service: ItemServiceDep, response: Response) -> ItemV1:
     """Create an item; 409 when the name is taken."""
     item = await service.create(body.name, body.description, body.price_in_cents())
+    response.headers[ETAG] = entity_tag(item.version)
     return to_v1(item)
 
 
-async def get_item(item_id: int, service: ItemServiceDep) -> ItemV1:
-    """Read one item."""
-    return to_v1(await service.get(item_id))
+async def get_item(
+    item_id: int, service: ItemServiceDep, response: Response, if_none_match: IfNoneMatch
+) -> ItemV1:
+    """Read one item; 304 if `If-None-Match` names its version."""
+    item = await service.get(item_id)
+    response.headers[ETAG] = current_etag(item.version, if_none_match)
+    return to_v1(item)
 
 
-async def delete_item(item_id: int, service: ItemServiceDep) -> None:
-    """Delete one item."""
-    await service.delete(item_id)
+async def delete_item(item_id: int, service: ItemServiceDep, versions: IfMatch) -> None:
+    """Delete one item (only at the version `If-Match` names, if sent)."""
+    await service.delete(item_id, versions)
 
 
+# v1 is frozen: what it gains is optional (headers a client may ignore or not send), and
+# changing an item is v2's alone (PATCH).
 ROUTES = [
     Route(PATH, "GET", READ, list_items, status.HTTP_200_OK),
-    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
-    Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
-    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
+    Route(
+        PATH,
+        "POST",
+        WRITE,
+        create_item,
+        status.HTTP_201_CREATED,
+        errors=(400, 409, 415),
+        headers=ETAG_HEADERS,
+    ),
+    Route(
+        ITEM_PATH,
+        "GET",
+        READ,
+        get_item,
+        status.HTTP_200_OK,
+        errors=(404,),
+        headers=ETAG_HEADERS,
+        others=NOT_MODIFIED,
+    ),
+    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404, 412)),
 ]

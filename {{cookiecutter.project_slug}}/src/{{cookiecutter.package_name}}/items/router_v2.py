@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Body, Query, Response, status
 
+from {{ cookiecutter.package_name }}.api.conditional import (
+    ETAG,
+    ETAG_HEADERS,
+    NOT_MODIFIED,
+    IfMatch,
+    IfMatchRequired,
+    IfNoneMatch,
+    current_etag,
+    entity_tag,
+)
+from {{ cookiecutter.package_name }}.api.limits import MERGE_PATCH
 from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.items.deps import ItemServiceDep
-from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemV2
+from {{ cookiecutter.package_name }}.items.schemas import ItemCreateV2, ItemPageV2, ItemPatchV2, ItemV2
 from {{ cookiecutter.package_name }}.items.scopes import READ, WRITE
 
 PATH = "/api/v2/items"
@@ -26,25 +37,73 @@ async def list_items(
     return ItemPageV2(items=[ItemV2.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
-async def create_item(body: ItemCreateV2, service: ItemServiceDep) -> ItemV2:
+async def create_item(body: ItemCreateV2, service: ItemServiceDep, response: Response) -> ItemV2:
     """Create an item; 409 when the name is taken."""
     item = await service.create(body.name, body.description, body.price_cents)
+    response.headers[ETAG] = entity_tag(item.version)
     return ItemV2.model_validate(item)
 
 
-async def get_item(item_id: int, service: ItemServiceDep) -> ItemV2:
-    """Read one item (served from the cache when warm)."""
-    return ItemV2.model_validate(await service.get(item_id))
+async def get_item(
+    item_id: int, service: ItemServiceDep, response: Response, if_none_match: IfNoneMatch
+) -> ItemV2:
+    """Read one item (served from the cache when warm); 304 if `If-None-Match` names it."""
+    item = await service.get(item_id)
+    response.headers[ETAG] = current_etag(item.version, if_none_match)
+    return ItemV2.model_validate(item)
 
 
-async def delete_item(item_id: int, service: ItemServiceDep) -> None:
-    """Delete one item."""
-    await service.delete(item_id)
+async def update_item(
+    item_id: int,
+    patch: Annotated[ItemPatchV2, Body(media_type=MERGE_PATCH)],
+    versions: IfMatchRequired,
+    service: ItemServiceDep,
+    response: Response,
+) -> ItemV2:
+    """Change an item (JSON Merge Patch) if it is still at the version `If-Match` names.
+
+    412 when it is not: another change came first, so read it again and retry. 409 when the
+    new name is taken.
+    """
+    item = await service.update(item_id, patch.changes(), versions)
+    response.headers[ETAG] = entity_tag(item.version)
+    return ItemV2.model_validate(item)
+
+
+async def delete_item(item_id: int, service: ItemServiceDep, versions: IfMatch) -> None:
+    """Delete one item (only at the version `If-Match` names, if sent)."""
+    await service.delete(item_id, versions)
 
 
 ROUTES = [
     Route(PATH, "GET", READ, list_items, status.HTTP_200_OK, errors=(400,)),
-    Route(PATH, "POST", WRITE, create_item, status.HTTP_201_CREATED, errors=(400, 409, 415)),
-    Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
-    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
+    Route(
+        PATH,
+        "POST",
+        WRITE,
+        create_item,
+        status.HTTP_201_CREATED,
+        errors=(400, 409, 415),
+        headers=ETAG_HEADERS,
+    ),
+    Route(
+        ITEM_PATH,
+        "GET",
+        READ,
+        get_item,
+        status.HTTP_200_OK,
+        errors=(404,),
+        headers=ETAG_HEADERS,
+        others=NOT_MODIFIED,
+    ),
+    Route(
+        ITEM_PATH,
+        "PATCH",
+        WRITE,
+        update_item,
+        status.HTTP_200_OK,
+        errors=(400, 404, 409, 412, 415, 428),
+        headers=ETAG_HEADERS,
+    ),
+    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404, 412)),
 ]
