@@ -114,8 +114,8 @@ async def test_if_match_may_come_in_several_lines(client: AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     "if_match",
-    ['W/"1"', "1", '"01x"', '""', '"99999999999999999999"', '"-1"', '"2"', ""],
-    ids=repr,
+    ['W/"1"', "1", '"01x"', '""', '"2147483648"', f'"{"9" * 5000}"', '"-1"', '"2"', ""],
+    ids=lambda tag: repr(tag[:12]),
 )
 async def test_weak_stale_or_malformed_tags_never_match(client: AsyncClient, if_match: str) -> None:
     item_id = (await create(client)).json()["id"]

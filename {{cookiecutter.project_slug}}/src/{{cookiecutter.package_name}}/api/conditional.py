@@ -26,7 +26,9 @@ ETAG = "ETag"
 # RFC 9110 section 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE; a list is comma-separated.
 ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 # The version column is an INTEGER: a larger number names no version (and binds to nothing).
+# Longer digit strings are not even converted: int() refuses over 4300 digits (a 500).
 MAX_VERSION = 2**31 - 1
+MAX_DIGITS = len(str(MAX_VERSION))
 
 
 def entity_tag(version: int) -> str:
@@ -68,7 +70,10 @@ class EntityTags:
         return frozenset(
             int(opaque)
             for opaque in self.strong
-            if opaque.isascii() and opaque.isdigit() and 0 < int(opaque) <= MAX_VERSION
+            if opaque.isascii()
+            and opaque.isdigit()
+            and len(opaque) <= MAX_DIGITS
+            and 0 < int(opaque) <= MAX_VERSION
         )
 
     def names(self, version: int) -> bool:
