@@ -24,7 +24,9 @@ from {{ cookiecutter.package_name }}.errors import PreconditionRequiredError
 
 ETAG = "ETag"
 # RFC 9110 section 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE; a list is comma-separated.
-ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# Found by scanning (commas and spaces between are skipped): a pattern with `\s*` around each
+# tag took 4 s on a header of 16,000 spaces (quadratic backtracking); this one takes 1 ms.
+ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 # The version column is an INTEGER: a larger number names no version (and binds to nothing).
 # Longer digit strings are not even converted: int() refuses over 4300 digits (a 500).
 MAX_VERSION = 2**31 - 1
