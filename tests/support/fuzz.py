@@ -1,8 +1,9 @@
 """A stateful fuzzer over every operation of a served generated project (Hypothesis).
 
-Rules create, read, list and delete items through v1 and v2 with valid data, so that the
-state is real (ids, cursors), and send hostile requests to every documented operation and
-methods no path has. Against a service that checks tokens (`Callers`), valid rules carry a token
+Rules create, read, update (v2), list and delete items through v1 and v2 with valid data and
+the validators the service answered (ETag, If-Match, If-None-Match), so that the state is real
+(ids, cursors, versions), and send hostile requests to every documented operation and methods
+no path has. Against a service that checks tokens (`Callers`), valid rules carry a token
 with every scope and hostile requests draw their caller too: that token, one lacking a scope,
 none, or a malformed one. `Contract` checks every response; the model checks the state: a created
 item reads back as created, a deleted one is 404 everywhere, pages list exactly the live items.
@@ -24,7 +25,11 @@ from tests.support import hostile
 from tests.support.contract import Contract, Operation
 
 VERSIONS = ("v1", "v2")
+MERGE_PATCH = "application/merge-patch+json"
 UNDOCUMENTED_METHODS = ("PUT", "PATCH", "OPTIONS", "TRACE", "POST", "DELETE")
+# Conditional headers a hostile request may carry (or not): any version, version 1 (what a new
+# item is at), others, a weak tag (never matches If-Match), unreadable ones.
+CONDITIONS = (None, None, "*", '"1"', '"2"', '"0"', 'W/"1"', '"x"', "")
 # Who a hostile request comes as: mostly the full token, so that most reach the routes.
 HOSTILE_CALLERS = ("full", "full", "full", "full", "items:read", "items:write", "none", "junk")
 
@@ -71,8 +76,10 @@ class Target:
         media: str = "application/json",
         *,
         caller: str = "full",
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {"content-type": media} if body is not None and media else {}
+        headers = dict(headers or {})
+        headers |= {"content-type": media} if body is not None and media else {}
         headers |= self.callers.header(caller) if self.callers else {}
         url = path + (f"?{query}" if query else "")
         try:
@@ -115,7 +122,7 @@ class Target:
         self.model.live = live
 
 
-def machine_for(target: Target) -> type[RuleBasedStateMachine]:
+def machine_for(target: Target) -> type[RuleBasedStateMachine]:  # noqa: PLR0915 - one closure: the rules share the target and model
     """A state machine class bound to one served project."""
     contract, model = target.contract, target.model
     ops = {op.key: op for op in contract.operations()}
@@ -127,6 +134,7 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
         for version in VERSIONS
         for method, single in (("GET", False), ("POST", False), ("GET", True), ("DELETE", True))
     }
+    patch_op = ops["PATCH /api/v2/items/{item_id}"]
     paths = sorted(contract.doc["paths"])
     names = st.from_regex(r"[A-Za-z][A-Za-z0-9 -]{0,40}[A-Za-z0-9]", fullmatch=True)
     prices = {
@@ -143,6 +151,11 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
         index = data.draw(st.integers(0, 2**16))
         ids = sorted(model.live.keys() | model.deleted)
         return ids[index % len(ids)] if ids else 1
+
+    def learn_update(response: httpx.Response) -> None:
+        """A PATCH answered 200: the item now reads as it answered (in v2)."""
+        updated = response.json()
+        model.live[updated["id"]] = {"version": "v2", "body": updated}
 
     def send_hostile(data: st.DataObject) -> None:
         """Any documented operation, every parameter and body field drawn hostile or valid."""
@@ -165,21 +178,31 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
         body, media = None, "application/json"
         request_body = op.spec.get("requestBody")
         if request_body is not None:
-            schema = request_body["content"]["application/json"]["schema"]
+            own_media, schema = body_schema(request_body)
             body, media = data.draw(
                 st.one_of(
                     hostile.value_for(schema, contract.resolve).map(
-                        lambda v: (hostile.json_bytes(v), "application/json")
+                        lambda v: (hostile.json_bytes(v), own_media)
                     ),
-                    hostile.raw_bodies(target.body_limit),
+                    hostile.raw_bodies(target.body_limit).map(
+                        lambda raw: (raw[0], as_own(raw[1], own_media))
+                    ),
                 )
             )
         elif data.draw(st.integers(0, 9)) == 0:  # now and then a body where none belongs
             body = b"x" * (target.body_limit + 1)
+        headers = {}
+        for param in op.parameters("header"):
+            if (value := data.draw(st.sampled_from(CONDITIONS))) is not None:
+                headers[param["name"]] = value
         caller = data.draw(st.sampled_from(HOSTILE_CALLERS)) if target.callers else "full"
-        response = target.send(op, path, "&".join(pairs), body, media, caller=caller)
+        response = target.send(
+            op, path, "&".join(pairs), body, media, caller=caller, headers=headers
+        )
         if response.status_code in {201, 204}:  # a hostile request that wrote: learn what
             target.resync()
+        elif op.method == "PATCH" and response.status_code == 200:
+            learn_update(response)
 
     def hostile_rule() -> Any:
         """A rule sending one hostile request; the class registers it more than once."""
@@ -237,6 +260,75 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
                 )
                 expect_live(item_ops[version, "GET", True], after, item_id, version)
 
+        @rule(data=st.data())
+        def update(self, data: st.DataObject) -> None:
+            """A merge patch with the ETag a read gave: applied once (409 for a name another
+            item has), then refused with 412 when sent again with the same ETag."""
+            item_id = known_id(data)
+            url = f"/api/v2/items/{item_id}"
+            read = target.send(item_ops["v2", "GET", True], url)
+            body: dict[str, Any] = {"price_cents": data.draw(prices["v2"])}
+            # Every draw is made whatever the state (see `known_id`); the state picks after.
+            collide, other = data.draw(st.integers(0, 3)) == 0, data.draw(st.integers(0, 2**16))
+            others = sorted(str(i["body"]["name"]) for k, i in model.live.items() if k != item_id)
+            collide = collide and bool(others)
+            if collide:
+                body["name"] = others[other % len(others)]
+            elif data.draw(st.booleans()):
+                body["name"] = data.draw(names)
+            if data.draw(st.booleans()):
+                body["description"] = data.draw(
+                    st.none() | st.text(max_size=20).filter(str.isalnum)
+                )
+            headers = {"If-Match": read.headers.get("etag", '"1"')}
+            op = patch_op
+            response = target.send(
+                op, url, body=hostile.json_bytes(body), media=MERGE_PATCH, headers=headers
+            )
+            if item_id not in model.live:
+                if item_id in model.deleted and response.status_code != 404:
+                    target.state(op, response, "PATCH of a deleted item: 404 expected")
+                return
+            if collide and response.status_code != 409:
+                target.state(op, response, "PATCH to another item's name: 409 expected")
+            if response.status_code not in {200, 409}:
+                target.state(op, response, "PATCH with the current ETag: 200 expected")
+            if response.status_code != 200:
+                return
+            learn_update(response)
+            if response.headers.get("etag") == headers["If-Match"]:
+                target.state(op, response, "the ETag did not change with the item")
+            again = target.send(
+                op, url, body=hostile.json_bytes(body), media=MERGE_PATCH, headers=headers
+            )
+            if again.status_code != 412:
+                target.state(op, again, "PATCH with a replaced ETag: 412 expected")
+
+        @rule(version=st.sampled_from(VERSIONS), data=st.data())
+        def read_again(self, version: str, data: st.DataObject) -> None:
+            """A read with the ETag the previous one gave: 304, no body."""
+            item_id = known_id(data)
+            op = item_ops[version, "GET", True]
+            url = f"/api/{version}/items/{item_id}"
+            read = target.send(op, url)
+            if read.status_code == 200:
+                again = target.send(op, url, headers={"If-None-Match": read.headers["etag"]})
+                if again.status_code != 304:
+                    target.state(op, again, "a read with the current ETag: 304 expected")
+
+        @rule(version=st.sampled_from(VERSIONS), data=st.data())
+        def delete_another_version(self, version: str, data: st.DataObject) -> None:
+            """A delete on a version no item is at: 412 for a live item, which stays."""
+            item_id = known_id(data)
+            op = item_ops[version, "DELETE", True]
+            response = target.send(
+                op, f"/api/{version}/items/{item_id}", headers={"If-Match": '"0"'}
+            )
+            if item_id in model.live and response.status_code != 412:
+                target.state(op, response, "DELETE with If-Match of no version: 412 expected")
+            elif item_id in model.deleted and response.status_code != 404:
+                target.state(op, response, "DELETE of a deleted item: 404 expected")
+
         @rule()
         def list_everything(self) -> None:
             """v1's total and v2's pages, followed to the end, name exactly the live items."""
@@ -261,7 +353,7 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
 
         hostile_request = hostile_rule()
 
-        # Hypothesis picks rules evenly: hostile requests get four of the nine.
+        # Hypothesis picks rules evenly: hostile requests get four of the twelve.
         hostile_again = hostile_rule()
         hostile_once_more = hostile_rule()
         hostile_and_again = hostile_rule()
@@ -308,14 +400,16 @@ def sweep(target: Target) -> None:
     oversized = b"x" * (target.body_limit + 1)
     for index, op in enumerate(target.contract.operations()):
         path = op.path.replace("{item_id}", "1")
-        target.send(op, path, body=oversized)
-        target.send(op, path, "undeclared=1")  # v2 refuses a parameter it lacks; v1 ignores it
+        # A change that needs If-Match gets `*`, so that its input is what decides the answer.
+        any_version = {"If-Match": "*"} if "If-Match" in header_names(op) else {}
+        target.send(op, path, body=oversized, headers=any_version)
+        # v2 refuses a parameter it lacks; v1 ignores it
+        target.send(op, path, "undeclared=1", headers=any_version)
         for param in op.parameters("path"):
             for value in hostile.edges(param["schema"], target.contract.resolve, index):
                 if hostile.in_url(value):
-                    target.send(
-                        op, op.path.replace("{" + param["name"] + "}", hostile.in_url(value))
-                    )
+                    url = op.path.replace("{" + param["name"] + "}", hostile.in_url(value))
+                    target.send(op, url, headers=any_version)
         for param in op.parameters("query"):
             values = hostile.edges(param["schema"], target.contract.resolve, index)
             if param["name"] == "cursor":
@@ -325,14 +419,49 @@ def sweep(target: Target) -> None:
         request_body = op.spec.get("requestBody")
         if request_body is None:
             continue
+        own_media, schema = body_schema(request_body)
         for body, media in hostile.RAW_BODIES:
-            target.send(op, path, body=body, media=media)
-        schema = target.contract.resolve(request_body["content"]["application/json"]["schema"])
+            target.send(op, path, body=body, media=as_own(media, own_media), headers=any_version)
+        schema = target.contract.resolve(schema)
         for name, prop in schema.get("properties", {}).items():
             for value in hostile.edges(prop, target.contract.resolve, index):
                 valid = hostile.example(schema, target.contract.resolve)
-                target.send(op, path, body=hostile.json_bytes({**valid, name: value}))
+                body = hostile.json_bytes({**valid, name: value})
+                target.send(op, path, body=body, media=own_media, headers=any_version)
     target.resync()  # the sweep created items: the machine starts from what is stored
+
+
+def body_schema(request_body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The media type of a documented request body (application/json, or a merge patch's)
+    and its schema."""
+    media, content = next(iter(request_body["content"].items()))
+    return media, content["schema"]
+
+
+def as_own(media: str, own_media: str) -> str:
+    """A JSON body goes as the operation's own JSON type; the others (text/plain...) as they
+    are, so that they still test the 415."""
+    return own_media if media == "application/json" else media
+
+
+def header_names(op: Operation) -> set[str]:
+    return {param["name"] for param in op.parameters("header")}
+
+
+def sweep_conditions(target: Target) -> None:
+    """Every operation with conditional headers once with each of `CONDITIONS` (the header
+    left out included: a PATCH's 428), on item 1 with a valid body where it takes one."""
+    for op in target.contract.operations():
+        for param in op.parameters("header"):
+            for value in CONDITIONS:
+                headers = {} if value is None else {param["name"]: value}
+                body, media = None, "application/json"
+                if (request_body := op.spec.get("requestBody")) is not None:
+                    media, schema = body_schema(request_body)
+                    body = hostile.json_bytes(hostile.example(schema, target.contract.resolve))
+                path = op.path.replace("{item_id}", "1")
+                target.send(op, path, body=body, media=media, headers=headers)
+    target.resync()  # a PATCH or DELETE may have changed item 1
 
 
 def sweep_callers(target: Target) -> None:
@@ -361,6 +490,7 @@ def fuzz(
         doc = client.get("/openapi.json").raise_for_status().json()
         target = Target(client, Contract(doc), Model(), body_limit, callers)
         sweep(target)
+        sweep_conditions(target)
         sweep_callers(target)
         target.contract.swept = target.contract.cases
         machine = machine_for(target)

@@ -7,12 +7,14 @@ raises, `read()` never commits. The SQL itself is tested against SQLite and Post
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     IdempotencyKeyReusedError,
@@ -20,7 +22,7 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse
 from {{ cookiecutter.package_name }}.items.listing import Listing, Position
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,11 +42,38 @@ class FakeItems:
             raise ConflictError(f"an item named {item.name!r} already exists")
         item.id = next(self._ids)
         item.created_at = item.updated_at = T0 + timedelta(seconds=item.id)
+        item.version = 1
         self.rows[item.id] = item
         return item
 
-    async def delete(self, item_id: int) -> bool:
-        return self.rows.pop(item_id, None) is not None
+    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
+        row = self.rows.get(item_id)
+        if row is None or (versions is not None and row.version not in versions):
+            return False
+        del self.rows[item_id]
+        return True
+
+    async def update(
+        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
+    ) -> Item | None:
+        """A new row object: the committed one is shared with other units until commit."""
+        row = self.rows.get(item_id)
+        if row is None or (versions is not None and row.version not in versions):
+            return None
+        updated = Item(
+            id=item_id,
+            name=changes.get("name", row.name),
+            description=changes.get("description", row.description),
+            price_cents=changes.get("price_cents", row.price_cents),
+            created_at=row.created_at,
+            updated_at=row.updated_at + timedelta(milliseconds=1),
+            version=row.version + 1,
+        )
+        name = updated.name.lower()
+        if any(other.name.lower() == name for other in self.rows.values() if other.id != item_id):
+            raise ConflictError(f"an item named {updated.name!r} already exists")
+        self.rows[item_id] = updated
+        return updated
 
     async def count(self) -> int:
         return len(self.rows)
@@ -183,6 +212,7 @@ class FakeCache:
 
     def __init__(self) -> None:
         self.entries: dict[str, bytes] = {}
+        self.versions: dict[str, int] = {}  # of the entries stored with one
         self.hits = self.misses = 0
 
     async def get(self, key: str) -> bytes | None:
@@ -195,6 +225,41 @@ class FakeCache:
 
     async def set(self, key: str, value: bytes) -> None:
         self.entries[key] = value
+        self.versions.pop(key, None)
 
     async def delete(self, key: str) -> None:
         self.entries.pop(key, None)
+        self.versions.pop(key, None)
+
+    async def set_if_newer(self, key: str, value: bytes, version: int) -> None:
+        if self.versions.get(key, version) <= version:
+            self.entries[key] = value
+            self.versions[key] = version
+
+
+class HeldFirstWrite:
+    """Wraps a cache, holding its first versioned write until `release` is set.
+
+    That write is a slow reader's: it missed, read the database, and has not stored what it
+    read yet. `holding` is set once it waits, so a test can run an update in between.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.cache.get(key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        await self.cache.set(key, value)
+
+    async def delete(self, key: str) -> None:
+        await self.cache.delete(key)
+
+    async def set_if_newer(self, key: str, value: bytes, version: int) -> None:
+        if not self.holding.is_set():
+            self.holding.set()
+            await self.release.wait()
+        await self.cache.set_if_newer(key, value, version)

@@ -89,11 +89,12 @@ async def anonymous(app: FastAPI) -> AsyncIterator[AsyncClient]:
 def test_every_api_operation_declares_a_scope(app: FastAPI) -> None:
     """A new route without `Route.scope` would be open to anyone: this walk fails on it."""
     found = operations(app)
-    # v1 and v2: list, create, read, delete, and HEAD beside each GET.
-    assert len(found) == 12
+    # v1 and v2: list, create, read, delete, and HEAD beside each GET; v2 also update.
+    assert len(found) == 13
     assert all(scope in {READ, WRITE} for _, _, scope in found), found
     assert {scope for method, _, scope in found if method in {"GET", "HEAD"}} == {READ}
-    assert {scope for method, _, scope in found if method in {"POST", "DELETE"}} == {WRITE}
+    writes = {"POST", "PATCH", "DELETE"}
+    assert {scope for method, _, scope in found if method in writes} == {WRITE}
 
 
 async def test_the_document_names_the_scheme_and_each_operations_scope(

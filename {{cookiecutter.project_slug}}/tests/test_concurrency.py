@@ -26,6 +26,8 @@ EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the ou
 PARALLEL_DELETES = 50
 PARALLEL_CREATES = 200
 PARALLEL_RETRIES = 100
+PARALLEL_UPDATES = 50
+PARALLEL_READS = 10
 
 
 @pytest.fixture
@@ -140,3 +142,33 @@ async def test_parallel_retries_with_one_idempotency_key_create_once_and_answer_
     ((item_id,),) = await rows(settings, "SELECT id FROM items")
     if EVENTS:
         assert await events_of(settings, "item.created") == {item_id: 1}
+async def test_parallel_updates_from_one_version_apply_once(
+    client: AsyncClient, settings: Settings
+) -> None:
+    created = await client.post("/api/v2/items", json={"name": "edited", "price_cents": 0})
+    item_id, etag = created.json()["id"], created.headers["etag"]
+    url = f"/api/v2/items/{item_id}"
+    await client.get(url)  # the cache holds version 1 (with a cache server)
+    headers = {"content-type": "application/merge-patch+json", "if-match": etag}
+
+    # Reads run among the updates: one that read version 1 late must not cache it after 2.
+    responses = await asyncio.gather(
+        *(
+            client.patch(url, content=json.dumps({"price_cents": n}), headers=headers)
+            for n in range(1, PARALLEL_UPDATES + 1)
+        ),
+        *(client.get(url) for _ in range(PARALLEL_READS)),
+    )
+
+    updates = responses[:PARALLEL_UPDATES]
+    assert Counter(r.status_code for r in updates) == {200: 1, 412: PARALLEL_UPDATES - 1}
+    (winner,) = (r for r in updates if r.status_code == 200)
+    price = winner.json()["price_cents"]
+    assert winner.headers["etag"] == '"2"'
+    query = f"SELECT version, price_cents FROM items WHERE id = {item_id}"  # noqa: S608 - an int
+    assert await rows(settings, query) == [(2, price)]
+    if EVENTS:
+        assert await events_of(settings, "item.updated") == {item_id: 1}
+    for _ in range(2):  # a miss, or a hit of what the update cached; then surely a hit
+        read = await client.get(url)
+        assert (read.headers["etag"], read.json()["price_cents"]) == ('"2"', price)

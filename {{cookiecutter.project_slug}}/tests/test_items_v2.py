@@ -36,6 +36,7 @@ class FakeItems:
             price_cents=1,
             created_at=now,
             updated_at=now,
+            version=1,
         )
 
 

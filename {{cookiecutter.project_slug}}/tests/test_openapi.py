@@ -137,8 +137,8 @@ PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas
 ITEM_STATUSES = {
     ("get", "/api/{v}/items"): {200, 401, 403, 413, 422, 500, 503},
     ("post", "/api/{v}/items"): {201, 400, 401, 403, 409, 413, 415, 422, 500, 503},
-    ("get", "/api/{v}/items/{item_id}"): {200, 401, 403, 404, 413, 422, 500, 503},
-    ("delete", "/api/{v}/items/{item_id}"): {204, 401, 403, 404, 413, 422, 500, 503},
+    ("get", "/api/{v}/items/{item_id}"): {200, 304, 401, 403, 404, 413, 422, 500, 503},
+    ("delete", "/api/{v}/items/{item_id}"): {204, 401, 403, 404, 412, 413, 422, 500, 503},
 }
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
@@ -12,10 +14,13 @@ from {{ cookiecutter.package_name }}.infrastructure.redis_cache import (
     data_source,
     namespace,
 )
+from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
-from {{ cookiecutter.package_name }}.items.service import RECORD_FORMAT, record_format
+from {{ cookiecutter.package_name }}.items.service import RECORD_FORMAT, ItemService, record_format
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.clients import app_client
+from tests.fakes import FakeUnitsOfWork, HeldFirstWrite
+from tests.test_items_update_service import slow_reader_race
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -86,3 +91,39 @@ async def test_two_databases_sharing_redis_never_see_each_others_items(
             async for key in redis.scan_iter(match=f"{namespace(other)}*"):
                 await redis.delete(key)
     assert names == {"first": ["first", "first"], "second": ["second", "second"]}
+
+
+@pytest.fixture
+async def real_cache() -> AsyncIterator[RedisCache]:
+    """A RedisCache on TEST_REDIS_URL under a prefix of its own, emptied afterwards."""
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"test:{secrets.token_hex(4)}:"
+    cache = RedisCache(client, ttl_seconds=30, prefix=prefix)
+    yield cache
+    async for key in client.scan_iter(match=f"{prefix}*"):
+        await client.delete(key)
+    await cache.close()
+
+
+async def test_redis_keeps_the_newest_version_it_was_given(real_cache: RedisCache) -> None:
+    await real_cache.set_if_newer("k", b"v2", 2)
+    await real_cache.set_if_newer("k", b"v1", 1)  # a slower reader's older copy
+    assert await real_cache.get("k") == b"v2"
+    await real_cache.set_if_newer("k", b"v2'", 2)  # the same version again: the same item
+    assert await real_cache.get("k") == b"v2'"
+    await real_cache.set_if_newer("k", b"v:3", 3)
+    assert await real_cache.get("k") == b"v:3"
+    await real_cache.set("k", b"plain")  # a value of no version: any version replaces it
+    await real_cache.set_if_newer("k", b"v1", 1)
+    assert await real_cache.get("k") == b"v1"
+
+
+async def test_a_slow_reader_never_puts_back_in_redis_the_version_an_update_replaced(
+    real_cache: RedisCache,
+) -> None:
+    held = HeldFirstWrite(real_cache)
+    service = ItemService(FakeUnitsOfWork(), held, CursorCodec(b"test secret"))
+    after = await slow_reader_race(service, held)
+    assert after.version == 2

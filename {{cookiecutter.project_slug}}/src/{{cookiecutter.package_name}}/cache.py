@@ -24,6 +24,14 @@ class Cache(Protocol):
         """Invalidate a key."""
         ...
 
+    async def set_if_newer(self, key: str, value: bytes, version: int) -> None:
+        """Store the value of a version with the TTL, unless the entry holds a newer version.
+
+        So a reader that read version 7 and stores it after a writer stored 8 changes nothing:
+        compared and written in one step, in the cache server.
+        """
+        ...
+
 
 class NullCache:
     """Cache that never hits: used when no cache is configured."""
@@ -37,3 +45,6 @@ class NullCache:
 
     async def delete(self, key: str) -> None:
         """Nothing to invalidate."""
+
+    async def set_if_newer(self, key: str, value: bytes, version: int) -> None:
+        """Store nothing."""

@@ -37,3 +37,15 @@ class RequestInProgressError(ConflictError):
     """The first request with this `Idempotency-Key` is still being processed; retry later."""
 
     title = "Request in progress"
+
+
+class PreconditionFailedError(DomainError):
+    """The resource is not at the version the request was conditional on (If-Match)."""
+
+    title = "Precondition failed"
+
+
+class PreconditionRequiredError(DomainError):
+    """A change that must name the version it applies to came without one (no If-Match)."""
+
+    title = "Precondition required"

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from {{ cookiecutter.package_name }}.api.conditional import NotModified, not_modified
 from {{ cookiecutter.package_name }}.api.versions import pending_notice
 from {{ cookiecutter.package_name }}.auth.tokens import (
     InsufficientScopeError,
@@ -33,6 +34,8 @@ from {{ cookiecutter.package_name }}.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -44,6 +47,8 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     ConflictError: 409,
     InvalidInputError: 400,
     IdempotencyKeyReusedError: 422,
+    PreconditionFailedError: 412,
+    PreconditionRequiredError: 428,
 }
 
 
@@ -205,6 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(NotModified, not_modified)
     app.add_exception_handler(InvalidTokenError, _invalid_token)
     app.add_exception_handler(InsufficientScopeError, _insufficient_scope)
     for kind in (DBAPIError, PoolTimeoutError, OSError):

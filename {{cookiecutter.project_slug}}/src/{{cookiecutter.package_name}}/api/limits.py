@@ -1,7 +1,9 @@
 """Request bodies (size, media type) and HEAD, answered in problem+json like every other error.
 
 A body must be `application/json` in UTF-8 (RFC 8259 allows no other charset), else 415 with
-`Accept-Post`; FastAPI alone parses any `*/*+json` and a body with no type, and answers 422.
+`Accept-Post`; FastAPI alone parses any `*/*+json` and a body with no type, and answers 422. A
+PATCH body is a JSON Merge Patch (RFC 7396): `application/merge-patch+json`, else 415 with
+`Accept-Patch` (RFC 5789), since plain JSON does not say how it applies to the resource.
 A HEAD request is routed like GET (`api.versions.add_head_routes`); its body is dropped here.
 GET pays for neither: both checks sit behind a method comparison.
 
@@ -21,15 +23,19 @@ from {{ cookiecutter.package_name }}.api.errors import problem
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+# The body's media type by method, and the header a 415 names it in.
+MEDIA_TYPES = {"PATCH": (MERGE_PATCH, "Accept-Patch")}
+DEFAULT_MEDIA_TYPE = (JSON, "Accept-Post")
 UTF_8 = frozenset({"utf-8", "utf8"})
 
 
-def is_json(content_type: bytes | None) -> bool:
-    """`application/json`, case-insensitive, with no charset or UTF-8's; nothing else."""
+def is_json(content_type: bytes | None, json_type: str = JSON) -> bool:
+    """`json_type`, case-insensitive, with no charset or UTF-8's; nothing else."""
     if content_type is None:
         return False
     media_type, *parameters = content_type.decode("latin-1").lower().split(";")
-    if media_type.strip() != JSON:
+    if media_type.strip() != json_type:
         return False
     for parameter in parameters:
         name, _, value = parameter.partition("=")
@@ -75,11 +81,13 @@ class BodyLimitMiddleware:
             await problem(Request(scope), 413, detail)(scope, receive, send)
             return
         has_body = chunked or (declared is not None and declared not in (b"", b"0"))
-        if has_body and scope["method"] in BODY_METHODS and not is_json(content_type):
-            detail = f"The request body must be {JSON} (UTF-8)."
-            headers = {"Accept-Post": JSON}
-            await problem(Request(scope), 415, detail, headers=headers)(scope, receive, send)
-            return
+        if has_body and scope["method"] in BODY_METHODS:
+            json_type, accept = MEDIA_TYPES.get(scope["method"], DEFAULT_MEDIA_TYPE)
+            if not is_json(content_type, json_type):
+                detail = f"The request body must be {json_type} (UTF-8)."
+                headers = {accept: json_type}
+                await problem(Request(scope), 415, detail, headers=headers)(scope, receive, send)
+                return
         if not chunked:  # the server enforces a declared length; no body otherwise
             await self.app(scope, receive, send)
             return

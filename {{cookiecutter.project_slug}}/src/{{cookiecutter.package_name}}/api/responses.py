@@ -7,7 +7,7 @@ RFC 9457 body under `application/problem+json`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -57,9 +57,11 @@ DESCRIPTIONS = {
         "An item with this name exists, or a request with this `Idempotency-Key` is still in "
         "progress"
     ),
+    412: "`If-Match` names no current version of the item: read it again (its `ETag`), then retry",
     413: "The request body is over the size limit",
-    415: "The request body is not JSON",
+    415: "The request body is not of the operation's JSON media type",
     422: "A parameter or the body is not valid",
+    428: "No `If-Match`: a change must name the version (`ETag`) it is based on",
     429: "Over the caller's rate limit; retry after `Retry-After` seconds",
     500: "An unexpected error; the body holds no detail",
     503: "The database is unavailable; retry after `Retry-After` seconds",
@@ -97,8 +99,8 @@ OWN_HEADERS = {
     FORBIDDEN: CHALLENGE,
     TOO_MANY_REQUESTS: RATE_LIMITED,
 }
-# Headers a success may carry, named by its route (`Route.headers`).
-SUCCESS_HEADERS = {
+# The headers of a create's 201 (`Route.headers`).
+CREATED_HEADERS = {
     "Location": header("The created resource (RFC 9110 section 10.2.2)"),
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored answer to an earlier request with the "
@@ -137,18 +139,21 @@ def documented_responses(
     errors: Iterable[int],
     *,
     deprecated: bool = False,
-    headers: Iterable[str] = (),
+    headers: Mapping[str, Any] | None = None,
+    others: Mapping[int, dict[str, Any]] | None = None,
 ) -> dict[int | str, Any]:
-    """The `responses` of one items operation: its errors, the shared ones, its headers.
+    """The `responses` of one items operation: its own errors, the shared ones, v1's notice.
 
-    The success documents the headers its route names (`SUCCESS_HEADERS`) and v1's notice.
+    `headers` are those of its success response (besides the rate limit's, which every one
+    may carry); `others` its responses that are neither success nor problem (a 304), each
+    with v1's notice too.
     """
     responses = problem_responses(*errors, *SHARED_ERRORS, deprecated=deprecated)
-    success_headers = {name: SUCCESS_HEADERS[name] for name in headers}
-    if deprecated:
-        success_headers.update(NOTICE_HEADERS)
-    responses[success] = {"headers": {**success_headers, **RATE_LIMIT_HEADERS}}
-    return responses
+    notice = NOTICE_HEADERS if deprecated else {}
+    responses[success] = {"headers": {**notice, **(headers or {}), **RATE_LIMIT_HEADERS}}
+    for status, response in (others or {}).items():
+        responses[status] = {**response, "headers": {**notice, **response.get("headers", {})}}
+    return dict(sorted(responses.items(), key=lambda response: str(response[0])))
 
 
 def document_problems(app: FastAPI) -> None:

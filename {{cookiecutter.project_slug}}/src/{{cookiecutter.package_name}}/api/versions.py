@@ -8,7 +8,7 @@ it: successes, problems answered by handlers or middleware (404, 405, 413, 422..
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -58,9 +58,11 @@ class Route:
     # The error statuses of this operation besides those every one has (documented_responses).
     errors: tuple[int, ...] = ()
     # For an endpoint that returns its own `Response`: the body it documents (the annotation's
-    # otherwise), and the headers of its success (e.g. `Location` on a 201).
+    # otherwise). The headers of its success response (an item's `ETag`, a 201's `Location`),
+    # and its other non-error responses (a 304).
     response_model: Any = None
-    headers: tuple[str, ...] = ()
+    headers: Mapping[str, Any] | None = None
+    others: Mapping[int, dict[str, Any]] | None = None
 
 
 def is_deprecated(path: str) -> bool:
@@ -173,7 +175,11 @@ def add_version(
             deprecated=deprecated,
             dependencies=dependencies,
             responses=documented_responses(
-                route.status_code, errors, deprecated=deprecated, headers=route.headers
+                route.status_code,
+                errors,
+                deprecated=deprecated,
+                headers=route.headers,
+                others=route.others,
             ),
             response_model=route.response_model or DEFAULT_RESPONSE_MODEL,
         )

@@ -24,6 +24,17 @@ if TYPE_CHECKING:  # the root Settings composes CacheSettings: a runtime import 
 
 logger = structlog.get_logger(__name__)
 SOCKET_TIMEOUT = 0.25  # seconds: a slow cache must not be slower than the database it spares
+# An entry is `<version>:<value>` (`:<value>` when stored by `set`): the script below compares
+# versions where it writes, in Redis, and a read is still one GET (the prefix is cut here).
+SEPARATOR = b":"
+SET_IF_NEWER = """
+local held = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 0, 19), '^(%d+):'))
+if held and held > tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
 
 
 class CacheSettings(BaseSettings):
@@ -58,6 +69,7 @@ class RedisCache:
         self._client = client
         self._ttl = ttl_seconds
         self._prefix = prefix
+        self._set_if_newer = client.register_script(SET_IF_NEWER)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisCache:
@@ -76,12 +88,22 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             logger.warning("cache unavailable, reading from the database", error=str(exc))
             return None
-        return value if isinstance(value, bytes) else None
+        if not isinstance(value, bytes):
+            return None
+        return value.partition(SEPARATOR)[2]
 
     async def set(self, key: str, value: bytes) -> None:
-        """Store with TTL; failures are logged and ignored."""
+        """Store with TTL, of no version; failures are logged and ignored."""
         try:
-            await self._client.set(self._prefix + key, value, ex=self._ttl)
+            await self._client.set(self._prefix + key, SEPARATOR + value, ex=self._ttl)
+        except (RedisError, OSError) as exc:
+            logger.warning("cache unavailable, not caching", error=str(exc))
+
+    async def set_if_newer(self, key: str, value: bytes, version: int) -> None:
+        """Store with TTL unless Redis holds a newer version; one round trip (EVALSHA)."""
+        entry = b"%d%b%b" % (version, SEPARATOR, value)
+        try:
+            await self._set_if_newer(keys=[self._prefix + key], args=[entry, version, self._ttl])
         except (RedisError, OSError) as exc:
             logger.warning("cache unavailable, not caching", error=str(exc))
 

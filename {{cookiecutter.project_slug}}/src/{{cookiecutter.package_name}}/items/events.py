@@ -10,7 +10,7 @@ from typing import ClassVar, Protocol
 
 from {{ cookiecutter.package_name }}.events.outbox import EventOutbox
 from {{ cookiecutter.package_name }}.events.schemas import Event
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
 
 
 class ItemCreated(Event):
@@ -31,6 +31,20 @@ class ItemDeleted(Event):
     item_id: int
 
 
+class ItemUpdated(Event):
+    """Emitted once per update that applied (one of parallel updates from one version).
+
+    `changes` is the merge patch that applied, as stored: each field it set, with its new
+    value; a description set to null was removed. `version` orders a consumer's updates.
+    """
+
+    event_type: ClassVar[str] = "item.updated"
+
+    item_id: int
+    version: int
+    changes: ItemChanges
+
+
 class EventStaging(Protocol):
     """What a writing unit of work (`items.unit_of_work.UnitOfWork`) adds for events."""
 
@@ -48,3 +62,8 @@ def record_created(unit: EventStaging, item: Item) -> None:
 def record_deleted(unit: EventStaging, item_id: int) -> None:
     """Same transaction as the delete, which only one of parallel deletes wins."""
     unit.outbox.add(ItemDeleted(item_id=item_id))
+
+
+def record_updated(unit: EventStaging, item: Item, changes: ItemChanges) -> None:
+    """Same transaction as the update, and staged only by the one that matched its version."""
+    unit.outbox.add(ItemUpdated(item_id=item.id, version=item.version, changes=changes))

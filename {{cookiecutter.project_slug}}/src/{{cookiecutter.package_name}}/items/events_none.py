@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
 
 
 class EventStaging(Protocol):
@@ -16,4 +16,8 @@ def record_created(_unit: EventStaging, _item: Item) -> None:
 
 
 def record_deleted(_unit: EventStaging, _item_id: int) -> None:
+    """No event to stage."""
+
+
+def record_updated(_unit: EventStaging, _item: Item, _changes: ItemChanges) -> None:
     """No event to stage."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Index, Integer, String, Text, func, text
@@ -42,6 +43,9 @@ class Item(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text, default=None)
     price_cents: Mapped[int]
+    # Raised by every update (items.repository.ItemRepository.update): the item's strong ETag,
+    # and what a conditional update compares, in the same statement that writes.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class ItemRecord(BaseModel):
@@ -58,3 +62,12 @@ class ItemRecord(BaseModel):
     price_cents: int
     created_at: datetime
     updated_at: datetime
+    version: int
+
+
+class ItemChanges(TypedDict, total=False):
+    """What an update sets (a merge patch, validated): members left out stay as they are."""
+
+    name: str
+    description: str | None
+    price_cents: int

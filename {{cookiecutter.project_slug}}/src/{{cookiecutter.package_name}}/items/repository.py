@@ -14,14 +14,16 @@ from sqlalchemy import (
     literal,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.collation import code_points
 from {{ cookiecutter.package_name }}.errors import ConflictError
 from {{ cookiecutter.package_name }}.items.listing import LAST_CODE_POINT, ItemFilter, Listing, Position
-from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item, ItemChanges
 
 
 class ItemRepository:
@@ -48,19 +50,49 @@ class ItemRepository:
             raise ConflictError(f"an item named {item.name!r} already exists") from exc
         return item
 
-    async def delete(self, item_id: int) -> bool:
+    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
         """Delete by id in one statement; True only for the transaction whose DELETE removed it.
 
         Load-then-delete let parallel requests all see the row and all succeed; here the
-        database's row lock decides, so one caller wins and the others match no row.
+        database's row lock decides, so one caller wins and the others match no row. With
+        `versions`, only an item at one of them is deleted.
         """
         if not MIN_ID <= item_id <= MAX_ID:
             return False
         statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+        if versions is not None:
+            statement = statement.where(Item.version.in_(versions))
         deleted = await self._session.execute(
             statement, execution_options={"synchronize_session": False}
         )
         return deleted.scalar_one_or_none() is not None
+
+    async def update(
+        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
+    ) -> Item | None:
+        """Change the item and raise its version in one statement, if at one of `versions`.
+
+        `versions` None: at any version. The updated item, or None when no row matched. Of
+        parallel updates from one version, the row lock lets one write; the others wait, and
+        PostgreSQL (READ COMMITTED) re-checks their WHERE on the new row: no match.
+        """
+        if not MIN_ID <= item_id <= MAX_ID:
+            return None
+        statement = (
+            update(Item)
+            .where(Item.id == item_id)
+            .values(**changes, version=Item.version + 1, updated_at=utcnow())
+            .returning(Item)
+        )
+        if versions is not None:
+            statement = statement.where(Item.version.in_(versions))
+        try:
+            updated = await self._session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+        except IntegrityError as exc:
+            raise ConflictError(f"an item named {changes.get('name')!r} already exists") from exc
+        return updated.scalar_one_or_none()
 
     async def count(self) -> int:
         """Total number of items, for offset pagination."""

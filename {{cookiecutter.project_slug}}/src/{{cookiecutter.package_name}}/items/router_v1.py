@@ -8,6 +8,16 @@ from typing import Annotated
 from fastapi import Query, Response, status
 from fastapi.responses import JSONResponse
 
+from {{ cookiecutter.package_name }}.api.conditional import (
+    ETAG,
+    ETAG_HEADERS,
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    current_etag,
+    entity_tag,
+)
+from {{ cookiecutter.package_name }}.api.responses import CREATED_HEADERS
 from {{ cookiecutter.package_name }}.api.versions import Route
 from {{ cookiecutter.package_name }}.idempotency.http import IdempotencyKeyDep, replayable, stored
 from {{ cookiecutter.package_name }}.idempotency.keys import Outcome, StoredResponse
@@ -44,10 +54,11 @@ async def list_items(
 
 
 def created(item: ItemRecord) -> StoredResponse:
-    """The 201 of a create, with the new item's `Location`; stored for replays when keyed."""
+    """The 201 of a create, with the new item's `Location` and `ETag`; stored for replays."""
     location = ITEM_PATH.format(item_id=item.id)
     body = to_v1(item).model_dump(mode="json")
-    return stored(JSONResponse(body, status.HTTP_201_CREATED, headers={"Location": location}))
+    headers = {"Location": location, ETAG: entity_tag(item.version)}
+    return stored(JSONResponse(body, status.HTTP_201_CREATED, headers=headers))
 
 
 async def create_item(
@@ -64,16 +75,22 @@ async def create_item(
     )
 
 
-async def get_item(item_id: int, service: ItemServiceDep) -> ItemV1:
-    """Read one item."""
-    return to_v1(await service.get(item_id))
+async def get_item(
+    item_id: int, service: ItemServiceDep, response: Response, if_none_match: IfNoneMatch
+) -> ItemV1:
+    """Read one item; 304 if `If-None-Match` names its version."""
+    item = await service.get(item_id)
+    response.headers[ETAG] = current_etag(item.version, if_none_match)
+    return to_v1(item)
 
 
-async def delete_item(item_id: int, service: ItemServiceDep) -> None:
-    """Delete one item."""
-    await service.delete(item_id)
+async def delete_item(item_id: int, service: ItemServiceDep, versions: IfMatch) -> None:
+    """Delete one item (only at the version `If-Match` names, if sent)."""
+    await service.delete(item_id, versions)
 
 
+# v1 is frozen: what it gains is optional (headers a client may ignore or not send), and
+# changing an item is v2's alone (PATCH).
 ROUTES = [
     Route(PATH, "GET", READ, list_items, status.HTTP_200_OK),
     Route(
@@ -84,8 +101,17 @@ ROUTES = [
         status.HTTP_201_CREATED,
         errors=(400, 409, 415),
         response_model=ItemV1,
-        headers=("Location", "Idempotent-Replayed"),
+        headers={**CREATED_HEADERS, **ETAG_HEADERS},
     ),
-    Route(ITEM_PATH, "GET", READ, get_item, status.HTTP_200_OK, errors=(404,)),
-    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404,)),
+    Route(
+        ITEM_PATH,
+        "GET",
+        READ,
+        get_item,
+        status.HTTP_200_OK,
+        errors=(404,),
+        headers=ETAG_HEADERS,
+        others=NOT_MODIFIED,
+    ),
+    Route(ITEM_PATH, "DELETE", WRITE, delete_item, status.HTTP_204_NO_CONTENT, errors=(404, 412)),
 ]

@@ -11,16 +11,17 @@ from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.clock import utcnow
-from {{ cookiecutter.package_name }}.errors import NotFoundError
+from {{ cookiecutter.package_name }}.errors import DomainError, NotFoundError, PreconditionFailedError
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, Outcome, StoredResponse
 from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import (
     record_created,
     record_deleted,
+    record_updated,
 )
 from {{ cookiecutter.package_name }}.items.listing import DEFAULT_LISTING, Listing
-from {{ cookiecutter.package_name }}.items.models import Item, ItemRecord
-from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord
+from {{ cookiecutter.package_name }}.items.unit_of_work import ItemStore, UnitsOfWork
 
 
 def record_format(model: type[BaseModel]) -> str:
@@ -96,13 +97,43 @@ class ItemService:
             if item is None:
                 raise NotFoundError(f"item {item_id} does not exist")
             record = ItemRecord.model_validate(item)
-        await self._cache.set(key, record.model_dump_json().encode())
+        # An update may have committed and cached a newer version since this read: kept.
+        await self._cache.set_if_newer(key, record.model_dump_json().encode(), record.version)
         return record
 
-    async def delete(self, item_id: int) -> None:
-        """Delete and invalidate the cached copy; of parallel deletes exactly one succeeds."""
+    async def update(
+        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
+    ) -> ItemRecord:
+        """Apply a merge patch if the item is at one of `versions` (None: at any version).
+
+        One conditional statement, so of parallel updates from one version exactly one applies,
+        with its event; the others are refused (412). The cache then gets the new version,
+        which a slower reader's older copy can no longer replace. `{}` changes nothing.
+        """
+        if "name" in changes:
+            changes = changes.copy()
+            changes["name"] = changes["name"].strip()
+        if not changes:
+            return await self._unchanged(item_id, versions)
         async with self._sessions.write() as unit:
-            if not await unit.items.delete(item_id):
+            item = await unit.items.update(item_id, changes, versions)
+            if item is None:
+                raise await self._refusal(unit.items, item_id)
+            record = ItemRecord.model_validate(item)
+            record_updated(unit, item, changes)
+        key = self._key(item_id)
+        await self._cache.set_if_newer(key, record.model_dump_json().encode(), record.version)
+        return record
+
+    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> None:
+        """Delete and invalidate the cached copy; of parallel deletes exactly one succeeds.
+
+        With `versions`, only an item at one of them is deleted (412 otherwise).
+        """
+        async with self._sessions.write() as unit:
+            if not await unit.items.delete(item_id, versions):
+                if versions is not None:
+                    raise await self._refusal(unit.items, item_id)
                 raise NotFoundError(f"item {item_id} does not exist")
             record_deleted(unit, item_id)
         await self._cache.delete(self._key(item_id))
@@ -125,6 +156,26 @@ class ItemService:
         if len(items) > limit:
             return items[:limit], self._cursors.encode(listing.after(items[limit - 1]))
         return items, None
+
+    async def _unchanged(self, item_id: int, versions: frozenset[int] | None) -> ItemRecord:
+        """An empty patch: the item as it is, if at one of `versions`; no write, no event.
+
+        Read on the primary, where the version a client just got from an update is.
+        """
+        async with self._sessions.write() as unit:
+            item = await unit.items.get(item_id)
+            if item is None or (versions is not None and item.version not in versions):
+                raise await self._refusal(unit.items, item_id)
+            return ItemRecord.model_validate(item)
+
+    @staticmethod
+    async def _refusal(items: ItemStore, item_id: int) -> DomainError:
+        """Why a conditional change matched no row: no such item (404), or another version."""
+        if await items.get(item_id) is None:
+            return NotFoundError(f"item {item_id} does not exist")
+        return PreconditionFailedError(
+            f"item {item_id} is not at a version If-Match names: read it again, then retry"
+        )
 
     @staticmethod
     def _key(item_id: int) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotencyStore
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import EventStaging
 from {{ cookiecutter.package_name }}.items.listing import Listing, Position
-from {{ cookiecutter.package_name }}.items.models import Item
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
 
 
 class ItemStore(Protocol):
@@ -28,8 +28,21 @@ class ItemStore(Protocol):
         """Store a new item and give it its id; `ConflictError` when the name is taken."""
         ...
 
-    async def delete(self, item_id: int) -> bool:
-        """Delete by id; True only for the one unit of work that removed the item."""
+    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
+        """Delete by id; True only for the one unit of work that removed the item.
+
+        With `versions`, only an item at one of them is deleted.
+        """
+        ...
+
+    async def update(
+        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
+    ) -> Item | None:
+        """Change the item and raise its version, if at one of `versions` (None: any).
+
+        The item, or None when none matched; `ConflictError` when the name is taken. Of
+        parallel updates from one version, exactly one matches.
+        """
         ...
 
     async def count(self) -> int:
