@@ -193,7 +193,11 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:  # noqa: PLR0915
             body = b"x" * (target.body_limit + 1)
         headers = {}
         for param in op.parameters("header"):
-            if (value := data.draw(st.sampled_from(CONDITIONS))) is not None:
+            values = st.one_of(
+                st.sampled_from(CONDITIONS),
+                hostile.value_for(param["schema"], contract.resolve).map(hostile.in_header),
+            )
+            if (value := data.draw(values)) is not None:
                 headers[param["name"]] = value
         caller = data.draw(st.sampled_from(HOSTILE_CALLERS)) if target.callers else "full"
         response = target.send(
@@ -223,14 +227,23 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:  # noqa: PLR0915
                         st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), max_size=50
                     )
                 )
-            response = target.send(
-                item_ops[version, "POST", False],
-                f"/api/{version}/items",
-                body=hostile.json_bytes(body),
-            )
+            op, path = item_ops[version, "POST", False], f"/api/{version}/items"
+            # Now and then with an Idempotency-Key, sent twice: the retry is the first answer.
+            key = data.draw(st.none() | st.uuids().map(str))
+            headers = {"Idempotency-Key": key} if key else {}
+            response = target.send(op, path, body=hostile.json_bytes(body), headers=headers)
             if response.status_code == 201:
                 created = response.json()
                 model.live[created["id"]] = {"version": version, "body": created}
+            if key and response.status_code == 201:
+                again = target.send(op, path, body=hostile.json_bytes(body), headers=headers)
+                first = (201, created, response.headers.get("location"), "true")
+                location, replay = (
+                    again.headers.get("location"),
+                    again.headers.get("idempotent-replayed"),
+                )
+                if (again.status_code, again.json(), location, replay) != first:
+                    target.state(op, again, f"a retry with Idempotency-Key {key} was not a replay")
 
         @rule(version=st.sampled_from(VERSIONS), data=st.data())
         def read(self, version: str, data: st.DataObject) -> None:
@@ -449,11 +462,13 @@ def header_names(op: Operation) -> set[str]:
 
 
 def sweep_conditions(target: Target) -> None:
-    """Every operation with conditional headers once with each of `CONDITIONS` (the header
-    left out included: a PATCH's 428), on item 1 with a valid body where it takes one."""
+    """Every header parameter (If-Match, If-None-Match, Idempotency-Key) once with each of
+    `CONDITIONS` (the header left out included: a PATCH's 428) and each edge value of its
+    schema, on item 1 with a valid body where the operation takes one."""
     for op in target.contract.operations():
-        for param in op.parameters("header"):
-            for value in CONDITIONS:
+        for index, param in enumerate(op.parameters("header")):
+            edges = hostile.edges(param["schema"], target.contract.resolve, index)
+            for value in (*CONDITIONS, *map(hostile.in_header, edges)):
                 headers = {} if value is None else {param["name"]: value}
                 body, media = None, "application/json"
                 if (request_body := op.spec.get("requestBody")) is not None:

@@ -236,3 +236,11 @@ def in_url(value: Any) -> str:
     else:
         text = str(value)
     return quote(text.encode("utf-8", "surrogatepass"), safe="").replace(".", "%2E")
+
+
+def in_header(value: Any) -> str:
+    """A value as a header field value: visible ASCII and spaces kept, the rest %-encoded (a
+    raw CR, LF or NUL would be refused by the client before anything reaches the server)."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    kept = (c if " " <= c <= "~" else quote(c.encode("utf-8", "surrogatepass")) for c in text)
+    return "".join(kept)

@@ -142,6 +142,8 @@ async def test_parallel_retries_with_one_idempotency_key_create_once_and_answer_
     ((item_id,),) = await rows(settings, "SELECT id FROM items")
     if EVENTS:
         assert await events_of(settings, "item.created") == {item_id: 1}
+
+
 async def test_parallel_updates_from_one_version_apply_once(
     client: AsyncClient, settings: Settings
 ) -> None:

@@ -252,7 +252,7 @@ async def test_openapi_documents_the_update_and_the_conditions(client: AsyncClie
     update = paths["/api/v2/items/{item_id}"]["patch"]
     assert list(update["requestBody"]["content"]) == [MERGE_PATCH]
     statuses = {int(status) for status in update["responses"]}
-    assert statuses == {200, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503}
+    assert statuses == {200, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 429, 500, 503}
     assert "ETag" in update["responses"]["200"]["headers"]
     assert {p["name"] for p in update["parameters"]} == {"item_id", "If-Match"}
     for version in ("v1", "v2"):

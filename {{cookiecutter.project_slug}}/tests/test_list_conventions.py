@@ -10,7 +10,7 @@ import pytest
 from httpx import AsyncClient
 
 from {{ cookiecutter.package_name }}.items.listing import ItemFilter, ItemSort, Listing
-from {{ cookiecutter.package_name }}.items.models import ItemRecord
+from {{ cookiecutter.package_name }}.items.schemas import ItemV2
 
 PATH = "/api/v2/items"
 PROBLEM = "application/problem+json"
@@ -29,38 +29,38 @@ CATALOGUE = [
 ]
 
 
-async def create(client: AsyncClient, name: str, price_cents: int) -> ItemRecord:
+async def create(client: AsyncClient, name: str, price_cents: int) -> ItemV2:
     response = await client.post(PATH, json={"name": name, "price_cents": price_cents})
     assert response.status_code == 201, response.text
-    return ItemRecord.model_validate(response.json())
+    return ItemV2.model_validate(response.json())
 
 
-async def walk(client: AsyncClient, params: dict[str, Any], limit: int) -> list[ItemRecord]:
+async def walk(client: AsyncClient, params: dict[str, Any], limit: int) -> list[ItemV2]:
     """Every page of one listing, following `next_cursor` to the end."""
-    seen: list[ItemRecord] = []
+    seen: list[ItemV2] = []
     cursor: str | None = None
     while True:
         query = params | {"limit": limit} | ({"cursor": cursor} if cursor else {})
         response = await client.get(PATH, params=query)
         assert response.status_code == 200, response.text
         page = response.json()
-        seen += [ItemRecord.model_validate(item) for item in page["items"]]
+        seen += [ItemV2.model_validate(item) for item in page["items"]]
         if (cursor := page["next_cursor"]) is None:
             return seen
 
 
-def expected(items: list[ItemRecord], listing: Listing) -> list[int]:
+def expected(items: list[ItemV2], listing: Listing) -> list[int]:
     kept = [item for item in items if listing.filters.matches(item)]
     return [i.id for i in sorted(kept, key=listing.order_key, reverse=listing.sort.descending)]
 
 
 @pytest.fixture
-async def catalogue(client: AsyncClient) -> list[ItemRecord]:
+async def catalogue(client: AsyncClient) -> list[ItemV2]:
     return [await create(client, name, price) for name, price in CATALOGUE]
 
 
 async def test_each_sort_pages_through_every_item_once_in_order(
-    client: AsyncClient, catalogue: list[ItemRecord]
+    client: AsyncClient, catalogue: list[ItemV2]
 ) -> None:
     """One catalogue for all sorts: it is this module's most expensive setup."""
     for sort in ItemSort:
@@ -76,7 +76,7 @@ async def test_name_sort_ignores_case_and_orders_by_code_point(client: AsyncClie
 
 
 async def test_name_prefix_matches_regardless_of_case(
-    client: AsyncClient, catalogue: list[ItemRecord]
+    client: AsyncClient, catalogue: list[ItemV2]
 ) -> None:
     for prefix in ("ESP", "esp"):
         seen = await walk(client, {"name_prefix": prefix, "sort": "-name"}, limit=1)
@@ -99,7 +99,7 @@ async def test_price_range_is_inclusive(client: AsyncClient) -> None:
     assert len(await walk(client, {"price_max": 100}, 5)) == 3
 
 
-async def test_filters_and_sorts_combine(client: AsyncClient, catalogue: list[ItemRecord]) -> None:
+async def test_filters_and_sorts_combine(client: AsyncClient, catalogue: list[ItemV2]) -> None:
     """A seeded sample of listings against the same rules in Python (items.listing)."""
     rng = random.Random(19)  # noqa: S311 - a reproducible sample, not a secret
     for _ in range(6):
@@ -118,7 +118,7 @@ async def test_filters_and_sorts_combine(client: AsyncClient, catalogue: list[It
 
 
 async def test_pages_are_stable_under_inserts_and_deletes(
-    client: AsyncClient, catalogue: list[ItemRecord]
+    client: AsyncClient, catalogue: list[ItemV2]
 ) -> None:
     """Rows inserted before the cursor's position do not shift the next page."""
     first = (await client.get(PATH, params={"sort": "-price_cents", "limit": 4})).json()
