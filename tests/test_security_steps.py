@@ -218,6 +218,30 @@ def test_openapi_snapshot_and_v1_breaking_change_check(project: Project, figure:
     )
 
 
+def test_the_api_stays_compatible_with_its_first_published_document(
+    project: Project, figure: Figure
+) -> None:
+    """Every change since the API was first published (update, conditional requests,
+    idempotent creates, rate limits, list filters) was an addition: the generated app passes
+    the compatibility check against that document, for v1 and for v2."""
+    first = Path(__file__).parent / "data" / "openapi" / "before-http-semantics.json"
+    check = project.make("openapi-check", f"BASE={first}", check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "no breaking change to a published version" in check.stdout
+    old, new = (
+        json.loads(first.read_text()),
+        json.loads((project.root / "openapi.json").read_text()),
+    )
+    added = sorted(
+        f"{method.upper()} {path}"
+        for path, item in new["paths"].items()
+        for method in item
+        if method not in old["paths"].get(path, {})
+    )
+    assert added, "nothing was added since: the check compared a document with itself"
+    figure(f"OpenAPI: operations added since the first published document {added}, none broken")
+
+
 def run_unchecked(cmd: list[str], project: Project) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         cmd,
