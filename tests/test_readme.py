@@ -9,6 +9,7 @@ with SIGTERM. The machine-caller example asks a real OpenID Provider for a token
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -30,6 +31,7 @@ from tests.services import BROKER_URLS, broker_available
 from tests.support.env import free_port, require, run
 from tests.support.oidc import RESOURCE, OpenIDProvider, secret
 from tests.support.project import Installed, Render, generate
+from tests.support.server import serve
 
 FENCE = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
@@ -283,3 +285,35 @@ def test_readme_client_credentials_example_gets_a_token(
     )
     assert claims["client_id"] == "writer"
     assert set(claims["scope"].split()) == {"items:read", "items:write"}
+
+
+def test_readme_api_walkthrough_answers_as_it_says(
+    installed_project: Callable[[Mapping[str, object]], Installed], tmp_path: Path
+) -> None:
+    """ "Using the API", run word for word with bash against the service as `make run` serves it
+    (a fresh SQLite database, authentication off): create, the keyed retry replayed, a 304, an
+    update, the same ETag again refused, and the filtered page; as the README says they answer."""
+    require(shutil.which("curl"), "curl is not installed (see .ci/apt-packages)")
+    project, env = installed_project({})
+    readme = (project / "README.md").read_text()
+    (block,) = [b for b in FENCE.findall(readme) if "Idempotency-Key:" in b]
+    database = tmp_path / "app.db"
+    served = {**env, "ENVIRONMENT": "local", "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    with serve(project, served, tmp_path) as server:
+        script = block.replace("http://127.0.0.1:8000", server.url)
+        assert script != block, "the walkthrough no longer names the address `make run` serves"
+        out = run(["bash", "-euo", "pipefail", "-c", script], tmp_path, {}).stdout
+    # Bodies end without a newline; text mode reads each CRLF as "\n".
+    answers = re.split(r"(?=HTTP/1\.1 \d{3} )", out)[1:]
+    statuses = [int(answer.split()[1]) for answer in answers]
+    assert statuses == [201, 201, 304, 200, 412, 200], out
+    created, replayed, not_modified, updated, refused, page = answers
+    assert "location: /api/v2/items/1\n" in created.lower(), created
+    assert 'etag: "1"\n' in created.lower(), created
+    assert "idempotent-replayed: true" in replayed.lower(), replayed
+    assert created.split("\n\n", 1)[1] == replayed.split("\n\n", 1)[1]
+    assert not_modified.split("\n\n", 1)[1] == "", not_modified
+    assert 'etag: "2"\n' in updated.lower(), updated
+    assert "application/problem+json" in refused, refused
+    listed = json.loads(page.split("\n\n", 1)[1])["items"]
+    assert [(item["name"], item["price_cents"]) for item in listed] == [("Espresso cup", 1100)]
