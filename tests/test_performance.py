@@ -3,10 +3,11 @@
 The service's own `make bench` (scripts/bench/) runs a short version here: C (raw ASGI),
 P (bare FastAPI, same routes) and O (the service, every instrument on: OTLP traces to a local
 sink, Prometheus metrics, JSON access logs at INFO to a file; `/livez` is a quiet path, as in
-production; and authentication: each item request's RS256 token checked against the cached key
-of a local issuer) under the same uvicorn settings, server and wrk pinned to separate cores,
-interleaved rounds, medians. The machine is shared and has two cores, so ratios (measured in
-one run) are what is asserted, never absolute rates.
+production; authentication: each item request's RS256 token checked against the cached key
+of a local issuer; and the rate limit, every request counted in Redis) under the same uvicorn
+settings, server and wrk pinned to separate cores, interleaved rounds, medians. The machine
+is shared and has two cores, so ratios (measured in one run) are what is asserted, never
+absolute rates.
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ VARIANTS = {
     "O-untraced": "traces",
     "O-unlogged": "access_log",
     "O-unauthenticated": "authentication",
+    "O-unlimited": "rate_limit",
 }
-AUTHENTICATING = ("O", "O-untraced", "O-unlogged")  # each fetches the issuer's JWKS once
+# Each fetches the issuer's JWKS once; each but O-unlimited counts every request against its
+# caller's rate limit (set far above what wrk sends: none is refused).
+AUTHENTICATING = ("O", "O-untraced", "O-unlogged", "O-unlimited")
+RATE_LIMITED = ("O", "O-untraced", "O-unlogged", "O-unauthenticated")
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +166,7 @@ def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> N
     # O's item requests were all 2xx with the token, so it was checked and accepted: against
     # the cached key, as the issuer served its JWKS once per authenticating process.
     assert bench["jwks_fetches"] == len(AUTHENTICATING), bench["jwks_fetches"]
+    assert bench["rate_limited"] == {name: name in RATE_LIMITED for name in ("O", *VARIANTS)}
 
 
 def test_breakdown_switches_off_one_instrument_each(bench: dict) -> None:  # type: ignore[type-arg]
@@ -173,10 +179,12 @@ def test_breakdown_switches_off_one_instrument_each(bench: dict) -> None:  # typ
         assert entry["O-untraced"]["cpu_other_us"] == 0, describe(name, entry)
         assert entry["O-unlogged"]["cpu_other_us"] > 0, describe(name, entry)  # still traced
         assert entry["O-unauthenticated"]["cpu_other_us"] > 0, describe(name, entry)
+        assert entry["O-unlimited"]["cpu_other_us"] > 0, describe(name, entry)
     assert "O-untraced" not in bench["scenarios"]["livez"]  # quiet: nothing to take away
     lines = bench["log_lines"]
     assert lines["O-untraced"] > 1000, lines  # still logs every request
     assert lines["O-unauthenticated"] > 1000, lines
+    assert lines["O-unlimited"] > 1000, lines
     assert lines["O-unlogged"] < lines["O"] / 100, lines  # start-up lines at most
 
 

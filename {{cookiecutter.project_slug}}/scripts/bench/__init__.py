@@ -5,14 +5,16 @@ C is a raw ASGI app (`bench/raw_asgi.py`), P a bare FastAPI app with the same ro
 over OTLP (to a local sink; sampler from `--sample-ratio`), metrics, and JSON access logs at
 INFO to a file (as in production, `/livez` is a quiet path: no span, no line unless it fails),
 and authentication: a local identity provider (`scripts/local_idp.py`) serves its JWKS, and
-every request carries its RS256 access token, which O checks against the cached key.
+every request carries its RS256 access token, which O checks against the cached key; and the
+rate limit, counted per caller for every request as the chart configures it (`RATE_LIMIT`, set
+far above what wrk sends, so none is refused).
 All three run under the same uvicorn settings (`server_options` of
 `python -m {{ cookiecutter.package_name }}`), pinned to one core while wrk runs on another.
 Rounds interleave the servers so machine noise hits each alike; figures are round medians.
 On Linux each server's CPU time per request is read from /proc too, split into the thread that
 serves requests and the rest (O's span exporter). With `--breakdown`, the item routes also run
-O with traces off, O without access lines and O without authentication, and the CPU they
-save prices each instrument.
+O with traces off, O without access lines, O without authentication and O without the rate
+limit, and the CPU they save prices each.
 
 Routes: `/livez` (C, P, O); on a database `GET /api/v2/items/{id}` (P, O){% if cookiecutter.cache == "redis" %} as a cache miss
 (every request a new id: a database read plus a cache write) and as a cache hit (one warm id){% else %}, a

@@ -86,3 +86,5 @@ def print_table(result: dict[str, Any]) -> None:
             print(f"{name:16} CPU per request each instrument costs O: {prices}")
     fetches = result["jwks_fetches"]
     print(f"JWKS fetches from the local identity provider: {fetches} (one per O process)")
+    limited = ", ".join(name for name, on in result["rate_limited"].items() if on)
+    print(f"rate limited (RATE_LIMIT counted every request, none refused): {limited or 'none'}")
