@@ -30,6 +30,9 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from tests.cache import cache_overrides, forget_cached_entries  # noqa: F401 - autouse fixture
 from tests.clients import app_client
 
+# The use-case tests' fixtures: the item service over in-memory fakes.
+pytest_plugins = ("tests.use_cases",)
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable `Settings` would read (pydantic-settings matches names case-insensitively).
 SETTINGS_VARIABLES = frozenset(

@@ -13,28 +13,12 @@ from {{ cookiecutter.package_name }}.errors import (
     RequestInProgressError,
 )
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse, fingerprint
-from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.service import ItemService
-from tests.fakes import FakeCache, FakeDatabase, FakeUnitsOfWork
+from tests.fakes import FakeDatabase, FakeUnitsOfWork
 
 EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def units() -> FakeUnitsOfWork:
-    return FakeUnitsOfWork()
-
-
-@pytest.fixture
-def database(units: FakeUnitsOfWork) -> FakeDatabase:
-    return units.database
-
-
-@pytest.fixture
-def service(units: FakeUnitsOfWork) -> ItemService:
-    return ItemService(units, FakeCache(), CursorCodec(b"test secret"))
 
 
 def keyed(key: str = "k", caller: str = "alice", body: str = "Mug") -> IdempotentRequest:

@@ -7,33 +7,12 @@ import sys
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import ConflictError, InvalidInputError, NotFoundError
-from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.service import ItemService
-from tests.fakes import FakeCache, FakeDatabase, FakeUnitsOfWork
+from tests.fakes import FakeCache, FakeDatabase
 
 EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
 # Fixtures that make or reach a database (conftest.py): none of these tests uses one.
 DATABASE_FIXTURES = frozenset({"database_url", "replica_url", "settings", "app", "client"})
-
-
-@pytest.fixture
-def units() -> FakeUnitsOfWork:
-    return FakeUnitsOfWork()
-
-
-@pytest.fixture
-def database(units: FakeUnitsOfWork) -> FakeDatabase:
-    return units.database
-
-
-@pytest.fixture
-def cache() -> FakeCache:
-    return FakeCache()
-
-
-@pytest.fixture
-def service(units: FakeUnitsOfWork, cache: FakeCache) -> ItemService:
-    return ItemService(units, cache, CursorCodec(b"test secret"))
 
 
 def event_types(database: FakeDatabase) -> list[str]:

@@ -6,42 +6,17 @@ import asyncio
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.errors import (
     ConflictError,
     NotFoundError,
     PreconditionFailedError,
 )
-from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.models import ItemRecord
 from {{ cookiecutter.package_name }}.items.service import ItemService
 from tests.fakes import FakeCache, FakeDatabase, FakeUnitsOfWork, HeldFirstWrite
+from tests.use_cases import service_over
 
 EVENTS = {{ "True" if cookiecutter.messaging != "none" else "False" }}  # the outbox exists
-
-
-@pytest.fixture
-def units() -> FakeUnitsOfWork:
-    return FakeUnitsOfWork()
-
-
-@pytest.fixture
-def database(units: FakeUnitsOfWork) -> FakeDatabase:
-    return units.database
-
-
-@pytest.fixture
-def cache() -> FakeCache:
-    return FakeCache()
-
-
-def service_over(units: FakeUnitsOfWork, cache: Cache) -> ItemService:
-    return ItemService(units, cache, CursorCodec(b"test secret"))
-
-
-@pytest.fixture
-def service(units: FakeUnitsOfWork, cache: FakeCache) -> ItemService:
-    return service_over(units, cache)
 
 
 def updates(database: FakeDatabase) -> list[tuple[int, int, dict[str, object]]]:

@@ -7,20 +7,9 @@ import random
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import InvalidInputError
-from {{ cookiecutter.package_name }}.items.cursor import CursorCodec
 from {{ cookiecutter.package_name }}.items.listing import ItemFilter, ItemSort, Listing
 from {{ cookiecutter.package_name }}.items.service import ItemService
-from tests.fakes import FakeCache, FakeUnitsOfWork
-
-
-@pytest.fixture
-def units() -> FakeUnitsOfWork:
-    return FakeUnitsOfWork()
-
-
-@pytest.fixture
-def service(units: FakeUnitsOfWork) -> ItemService:
-    return ItemService(units, FakeCache(), CursorCodec(b"test secret"))
+from tests.fakes import FakeUnitsOfWork
 
 
 async def walk(service: ItemService, listing: Listing, limit: int) -> list[int]:
