@@ -26,10 +26,7 @@ POSTGRES_DRIVER = "postgresql+asyncpg"
 
 
 class Settings(
-{%- if cookiecutter.messaging != "none" %}
-    EventsSettings,
-{%- endif %}
-    CacheSettings,
+    {{ "EventsSettings,\n    " if cookiecutter.messaging != "none" else "" }}CacheSettings,
     RateLimitSettings,
     AuthSettings,
     IdempotencySettings,
