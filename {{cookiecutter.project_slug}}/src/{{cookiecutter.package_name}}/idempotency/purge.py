@@ -1,9 +1,10 @@
-"""`python -m {{ cookiecutter.package_name }} purge-idempotency-keys`: delete expired idempotency keys, in batches.
+"""Delete expired idempotency keys, in batches (the `purge-idempotency-keys` command).
 
-The chart runs it as a CronJob (values `idempotencyPurge`). Each batch is its own short
-transaction, so the purge never holds many row locks or one long transaction, and a purge
-stopped halfway has still deleted what it committed. An expired key is already treated as new
-by the API: the purge only keeps the table small.
+Run as `python -m {{ cookiecutter.package_name }} purge-idempotency-keys`; the chart
+runs it as a CronJob (values `idempotencyPurge`). Each batch is its own short transaction, so
+the purge never holds many row locks or one long transaction, and a purge stopped halfway has
+still deleted what it committed. An expired key is already treated as new by the API: the
+purge only keeps the table small.
 """
 
 from __future__ import annotations
