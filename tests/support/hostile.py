@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -239,8 +240,11 @@ def in_url(value: Any) -> str:
 
 
 def in_header(value: Any) -> str:
-    """A value as a header field value: visible ASCII and spaces kept, the rest %-encoded (a
-    raw CR, LF or NUL would be refused by the client before anything reaches the server)."""
+    """A value as a header field value: visible ASCII and inner spaces kept, the rest %-encoded
+    (a raw CR, LF or NUL, or a space at either end, is refused by the client before anything
+    reaches the server)."""
     text = value if isinstance(value, str) else json.dumps(value)
-    kept = (c if " " <= c <= "~" else quote(c.encode("utf-8", "surrogatepass")) for c in text)
-    return "".join(kept)
+    kept = "".join(
+        c if " " <= c <= "~" else quote(c.encode("utf-8", "surrogatepass")) for c in text
+    )
+    return re.sub(r"^ +| +$", lambda ends: "%20" * len(ends[0]), kept)

@@ -3,7 +3,8 @@
 A body must be `application/json` in UTF-8 (RFC 8259 allows no other charset), else 415 with
 `Accept-Post`; FastAPI alone parses any `*/*+json` and a body with no type, and answers 422. A
 PATCH body is a JSON Merge Patch (RFC 7396): `application/merge-patch+json`, else 415 with
-`Accept-Patch` (RFC 5789), since plain JSON does not say how it applies to the resource.
+`Accept-Patch` (RFC 5789), since plain JSON does not say how it applies to the resource. A
+body of the wrong type on a path or method no route serves is left to routing: a 404 or 405.
 A HEAD request is routed like GET (`api.versions.add_head_routes`); its body is dropped here.
 GET pays for neither: both checks sit behind a method comparison.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.api.errors import problem
@@ -42,6 +44,15 @@ def is_json(content_type: bytes | None, json_type: str = JSON) -> bool:
         if name.strip() == "charset" and value.strip().strip('"') not in UTF_8:
             return False
     return True
+
+
+def is_served(scope: Scope) -> bool:
+    """Whether a route takes this method at this path; if none does, routing answers 405.
+
+    Only a body of the wrong type pays for the lookup: a client's mistake, not the common case.
+    """
+    routes = scope["app"].router.routes
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)
 
 
 class BodyTooLargeError(HTTPException):
@@ -83,7 +94,7 @@ class BodyLimitMiddleware:
         has_body = chunked or (declared is not None and declared not in (b"", b"0"))
         if has_body and scope["method"] in BODY_METHODS:
             json_type, accept = MEDIA_TYPES.get(scope["method"], DEFAULT_MEDIA_TYPE)
-            if not is_json(content_type, json_type):
+            if not is_json(content_type, json_type) and is_served(scope):
                 detail = f"The request body must be {json_type} (UTF-8)."
                 headers = {accept: json_type}
                 await problem(Request(scope), 415, detail, headers=headers)(scope, receive, send)

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     field_validator,
 )
@@ -64,7 +65,8 @@ Text = Annotated[
     _storable(_TEXT_REFUSED, "control characters other than tab and line breaks", 2000),
 ]
 Description = Annotated[Text | None, Field(default=None)]
-PriceCents = Annotated[int, Field(ge=0, le=100_000_000, examples=[1250])]
+# Strict: JSON `true` or `"12"` is no price (pydantic's lax mode read them as 1 and 12).
+PriceCents = Annotated[int, Strict(), Field(ge=0, le=100_000_000, examples=[1250])]
 
 
 class ItemCreateV1(BaseModel):
