@@ -31,9 +31,11 @@ pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 # reference and so a 3x larger budget. Render: ~1.0 s there. Generated `make test` (270 tests;
 # 100 when its 30 s target was set): 49 x the reference on a busy run, 64 x (248 tests) and
 # 76 x (270) on quiet CI runs whose reference took 0.47 s (its I/O and process starts do not
-# speed up with the CPU), so 75 s: a 1.4x regression still fails it.
+# speed up with the CPU), so 75 s: a 1.4x regression still fails it. Issue 19 took the suite to
+# 480 tests (updates, idempotent creates, rate limits, list conventions): 155 x on the CI run
+# whose reference took 0.62 s, about the same per test as before; 130 s keeps a 1.4x margin.
 RENDER = Budget("render + hooks (no lock)", target=2.0, reference=0.70)
-MAKE_TEST = Budget("generated `make test` on SQLite", target=75.0, reference=0.70)
+MAKE_TEST = Budget("generated `make test` on SQLite", target=130.0, reference=0.70)
 # The issue's targets, asserted on medians (see test_service_meets_the_targets).
 TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
 P99_TARGET = 1.5  # O's p99 at most this multiple of P's
