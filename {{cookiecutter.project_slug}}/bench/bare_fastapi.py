@@ -10,15 +10,15 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import FastAPI, HTTPException, Query, status
 from sqlalchemy import DateTime, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bench import {{ cookiecutter.cache }}_cache as cache
+from bench.wire import Health, ItemIn, ItemOut, ItemPage, ItemPatch
 
 
 class Base(DeclarativeBase):
@@ -38,46 +38,12 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ItemOut(BaseModel):
-    """The v2 representation, restated: P imports nothing from the service, whose cost it is."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    description: str | None
-    price_cents: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class ItemPage(BaseModel):
-    """A first page and where the next one starts, in the v2 shape."""
-
-    items: list[ItemOut]
-    next_cursor: str | None
-
-
-class ItemPatch(BaseModel):
-    """The fields a merge patch may change; absent ones stay as they are."""
-
-    name: str | None = None
-    description: str | None = None
-    price_cents: Annotated[int | None, Field(ge=0)] = None
-
-
-class Health(BaseModel):
-    """What `/livez` answers."""
-
-    status: Literal["ok"]
-    checks: dict[str, str] = {}
-
-
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "sqlite+aiosqlite:///./bench.db")
-engine = create_async_engine(
-    DATABASE_URL,
-    **({} if DATABASE_URL.startswith("sqlite") else {"pool_size": 5, "max_overflow": 5}),
-)
+POOL = {  # the service's pool (`make bench` passes its defaults)
+    "pool_size": int(os.environ.get("BENCH_POOL_SIZE", "4")),
+    "max_overflow": int(os.environ.get("BENCH_MAX_OVERFLOW", "0")),
+}
+engine = create_async_engine(DATABASE_URL, **({} if DATABASE_URL.startswith("sqlite") else POOL))
 sessions = async_sessionmaker(engine, expire_on_commit=False)
 
 
@@ -120,6 +86,16 @@ async def list_items(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ItemPag
         rows = (await session.scalars(select(Item).order_by(Item.id).limit(limit + 1))).all()
     items = [ItemOut.model_validate(row) for row in rows[:limit]]
     return ItemPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+
+
+@app.post("/api/v2/items", status_code=status.HTTP_201_CREATED)
+async def create_item(body: ItemIn) -> ItemOut:
+    """Add and commit in one session: no uniqueness check beyond the database's, no event."""
+    now = datetime.now(UTC)
+    item = Item(**body.model_dump(), created_at=now, updated_at=now)
+    async with sessions.begin() as session:
+        session.add(item)
+    return ItemOut.model_validate(item)
 
 
 @app.patch("/api/v2/items/{item_id}")

@@ -18,27 +18,30 @@ from typing import Any
 
 import httpx
 
+from {{ cookiecutter.package_name }}.settings import Settings
 from scripts.bench.model import SERVICES, VARIANTS, Scenario, Server
 from scripts.bench.processes import serve, start, stop
 from scripts.bench.report import print_table, report
 from scripts.bench.seed import {% if cookiecutter.cache == "redis" %}forget_cached_items, {% endif %}seed
 from scripts.bench.sink import exports_received, otlp_sink
-from scripts.bench.wrk import WRK_DONE, WRK_MISS, WRK_NEXT_ID, WRK_PATCH, bearer, wrk
+from scripts.bench.wrk import WRK_CREATE, WRK_DONE, WRK_MISS, WRK_NEXT_ID, WRK_PATCH, bearer, wrk
 from scripts.local_idp import AUDIENCE, LocalIdentityProvider, local_identity_provider
 
 
 def servers(
     options: argparse.Namespace, workdir: Path, sink: str, idp: LocalIdentityProvider
 ) -> dict[str, Server]:
-    """C, P and O with the same uvicorn settings; O with every instrument and its auth on."""
+    """C, P, L and O with the same uvicorn settings; O with every instrument and its auth on."""
     python = sys.executable
-    baseline = [python, "-m", "scripts.bench", "serve"]  # C and P: see `serve`
+    baseline = [python, "-m", "scripts.bench", "serve"]  # C, P and L: see `serve`
     service = [python, "-m", "{{ cookiecutter.package_name }}"]
-    bench_env = {"BENCH_DATABASE_URL": options.database_url}
+    workers = {"WEB_CONCURRENCY": str(options.workers)}
+    bench_env = {**workers, "BENCH_DATABASE_URL": options.database_url, **service_pool()}
 {%- if cookiecutter.cache == "redis" %}
     bench_env["BENCH_REDIS_URL"] = options.redis_url
 {%- endif %}
     service_env = {
+        **workers,
         "DATABASE_URL": options.database_url,
 {%- if cookiecutter.cache == "redis" %}
         "REDIS_URL": options.redis_url,
@@ -55,10 +58,12 @@ def servers(
         "RATE_LIMIT": "1000000/second",
     }
     fleet = {
-        "C": Server("C", [*baseline, "bench.raw_asgi:app"], {}, workdir / "c.log"),
+        "C": Server("C", [*baseline, "bench.raw_asgi:app"], workers, workdir / "c.log"),
         "P": Server("P", [*baseline, "bench.bare_fastapi:app"], bench_env, workdir / "p.log"),
         "O": Server("O", service, service_env, workdir / "o.log"),
     }
+    if on_postgresql(options):
+        fleet["L"] = Server("L", [*baseline, "bench.raw_asyncpg:app"], bench_env, workdir / "l.log")
     if options.breakdown:
         for name, (_, change) in VARIANTS.items():
             log = workdir / f"{name.lower()}.log"
@@ -67,8 +72,22 @@ def servers(
     return fleet
 
 
+def service_pool() -> dict[str, str]:
+    """The service's default pool, for P and L: every server has as many connections."""
+    fields = Settings.model_fields
+    return {
+        "BENCH_POOL_SIZE": str(fields["database_pool_size"].default),
+        "BENCH_MAX_OVERFLOW": str(fields["database_max_overflow"].default),
+    }
+
+
+def on_postgresql(options: argparse.Namespace) -> bool:
+    """Whether L, which speaks asyncpg alone, can run on the bench's database."""
+    return bool(options.database_url.startswith("postgresql"))
+
+
 def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Seed, start C/P/O (and O's variants), warm up, run interleaved rounds; every figure."""
+    """Seed, start C/P/L/O (and O's variants), warm up, run interleaved rounds; every figure."""
     first, count = seed(options.database_url)
 {%- if cookiecutter.cache == "redis" %}
     forget_cached_items(options.redis_url)
@@ -76,14 +95,16 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     fixed = workdir / "fixed.lua"
     fresh = workdir / "fresh.lua"  # a new id per request
     patch = workdir / "patch.lua"  # a new id per request, updated
-    # The single-item reads, where `--breakdown` prices each instrument (`/livez` is quiet: no
-    # span, no line to take away; the list and write routes are compared with P only).
+    create = workdir / "create.lua"  # a new name per request
+    # The database routes run on P, L (on PostgreSQL) and O. `--breakdown` prices each of O's
+    # instruments on the single-item reads (`/livez` is quiet: no span, no line to take away).
+    database = ["P", "L", "O"] if on_postgresql(options) else ["P", "O"]
     reads = [
 {%- if cookiecutter.cache == "redis" %}
-        Scenario("item-cache-miss", "", ["P", "O"], fresh),
-        Scenario("item-cache-hit", f"/api/v2/items/{first}", ["P", "O"], fixed),
+        Scenario("item-cache-miss", "", [*database], fresh),
+        Scenario("item-cache-hit", f"/api/v2/items/{first}", [*database], fixed),
 {%- else %}
-        Scenario("item-db", "", ["P", "O"], fresh),
+        Scenario("item-db", "", [*database], fresh),
 {%- endif %}
     ]
     if options.breakdown:
@@ -92,19 +113,21 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     scenarios = [
         Scenario("livez", "/livez", ["C", "P", "O"], fixed),
         *reads,
-        Scenario("list-10", "/api/v2/items?limit=10", ["P", "O"], fixed),
-        Scenario("list-100", "/api/v2/items?limit=100", ["P", "O"], fixed),
-        Scenario("item-patch", "", ["P", "O"], patch),
+        Scenario("list-10", "/api/v2/items?limit=10", database, fixed),
+        Scenario("list-100", "/api/v2/items?limit=100", database, fixed),
+        Scenario("item-create", "/api/v2/items", database, create),
+        Scenario("item-patch", "", database, patch),
     ]
     offset = 0
     phases = ((1, options.warmup, False), (options.rounds, options.duration, True))
     with otlp_sink() as sink, local_identity_provider() as idp:
-        # Every server gets the same token (C and P ignore it): the same bytes to parse. Its
+        # Every server gets the same token (C, P and L ignore it): the same bytes to parse. Its
         # hour outlives any run.
         token = idp.token()
         fixed.write_text(bearer(token) + WRK_DONE)
         fresh.write_text(bearer(token) + WRK_NEXT_ID + WRK_MISS + WRK_DONE)
         patch.write_text(bearer(token) + WRK_NEXT_ID + WRK_PATCH + WRK_DONE)
+        create.write_text(bearer(token) + WRK_NEXT_ID + WRK_CREATE + WRK_DONE)
         fleet = servers(options, workdir, sink, idp)
         exits: dict[str, int | None] = {}
         try:
@@ -120,7 +143,9 @@ def measure(options: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                             pid = server.process.pid if server.process else None
                             url = server.url + scenario.path
                             run = wrk(url, scenario.script, options, duration, *ids, pid=pid)
-                            offset += int(run.rps * duration) + 1
+                            # No id or name repeats in the next run: wrk counts the answered
+                            # requests, and each connection may have one more in flight.
+                            offset += run.requests + options.connections + 1
                             if kept:
                                 scenario.runs.setdefault(name, []).append(run)
             limited = {name: rate_limited(fleet[name].url, first, token) for name in served(fleet)}
@@ -169,8 +194,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="whole seconds per warm-up run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sample-ratio", type=float, default=0.1, help="O's trace sampling")
-    parser.add_argument("--server-cpu", type=int, default=1)
-    parser.add_argument("--load-cpu", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="WEB_CONCURRENCY of every server (one process each)"
+    )
+    parser.add_argument(
+        "--server-cpu", default="1", help="the servers' cores, as taskset takes them ('': any)"
+    )
+    parser.add_argument("--load-cpu", default="0", help="wrk's cores ('': any)")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(

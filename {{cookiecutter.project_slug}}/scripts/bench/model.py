@@ -42,6 +42,7 @@ class Server:
 class Run:
     """One wrk run's figures."""
 
+    requests: int
     rps: float
     p50_ms: float
     p99_ms: float

@@ -30,40 +30,43 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> tuple[float, float] | None:
-    """CPU time (user + system) of a process's main thread and of its other threads.
+    """CPU time (user + system) of the threads that serve requests, and of the other threads.
 
-    psutil reads each thread's times (on Linux from /proc, in 10 ms ticks: fine over runs of
-    seconds). Only on Linux is the main thread's id the process id; None elsewhere. The main
-    thread is the one running the event loop.
+    A server is one process, or with WEB_CONCURRENCY > 1 a supervisor and its workers: each
+    process's main thread runs its event loop; the others export spans. psutil reads each
+    thread's times (on Linux from /proc, in 10 ms ticks: fine over runs of seconds). Only on
+    Linux is a main thread's id its process's id; None elsewhere.
     """
     if not psutil.LINUX:
         return None
     with contextlib.suppress(psutil.Error):
         main = other = 0.0
-        for thread in psutil.Process(pid).threads():
-            if thread.id == pid:
-                main += thread.user_time + thread.system_time
-            else:
-                other += thread.user_time + thread.system_time
+        server = psutil.Process(pid)
+        for process in (server, *server.children(recursive=True)):
+            for thread in process.threads():
+                if thread.id == process.pid:
+                    main += thread.user_time + thread.system_time
+                else:
+                    other += thread.user_time + thread.system_time
         return main, other
     return None
 
 
-def pinned(argv: list[str], cpu: int | None) -> list[str]:
-    """Prefix `taskset -c cpu` when there is more than one core and taskset exists."""
+def pinned(argv: list[str], cpus: str) -> list[str]:
+    """Prefix `taskset -c cpus` when cpus are given, there is more than one core, and taskset."""
     taskset = shutil.which("taskset")
-    if cpu is None or taskset is None or (os.cpu_count() or 1) < 2:  # noqa: PLR2004 - two cores
+    if not cpus or taskset is None or (os.cpu_count() or 1) < 2:  # noqa: PLR2004 - two cores
         return argv
-    return [taskset, "-c", str(cpu), *argv]
+    return [taskset, "-c", cpus, *argv]
 
 
-def start(server: Server, cpu: int | None) -> None:
+def start(server: Server, cpus: str) -> None:
     """Start the server on a free port, logs to its file; return once /livez answers."""
     server.port = free_port()
     env = {**os.environ, **server.env, "HOST": "127.0.0.1", "PORT": str(server.port)}
     with server.log.open("wb") as log:
         server.process = subprocess.Popen(  # noqa: S603 - argv built here, no shell
-            pinned(server.argv, cpu), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            pinned(server.argv, cpus), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

@@ -23,6 +23,7 @@ def report(
             "duration_s": options.duration,
             "connections": options.connections,
             "sample_ratio": options.sample_ratio,
+            "workers": options.workers,
             "server_cpu": options.server_cpu,
             "load_cpu": options.load_cpu,
             "breakdown": options.breakdown,
@@ -46,7 +47,7 @@ def report(
                 "socket_errors": sum(run.socket_errors for run in runs),
             }
         for name in (name for name in SERVICES if name in entry):
-            for base in ("P", "C"):
+            for base in ("P", "L", "C"):
                 if base in entry:
                     entry[f"{name}/{base}"] = round(entry[name]["rps"] / entry[base]["rps"], 3)
                     p99 = entry[name]["p99_ms"] / entry[base]["p99_ms"]
@@ -59,13 +60,34 @@ def report(
         if prices:
             entry["price_us"] = prices
         result["scenarios"][scenario.name] = entry
+    if (per_item := list_per_item(result["scenarios"])) is not None:
+        result["list_per_item_us"] = per_item
     return result
+
+
+def list_per_item(scenarios: dict[str, Any]) -> dict[str, Any] | None:
+    """CPU µs each further item costs on the list: limit 100 less limit 10, over 90 items.
+
+    The fixed cost of a request (parsing, routing, instruments, the round trip) cancels out,
+    so this prices what a server does per row: fetch, build, validate, serialize.
+    """
+    ten, hundred = scenarios.get("list-10"), scenarios.get("list-100")
+    if ten is None or hundred is None:
+        return None
+    costs: dict[str, Any] = {}
+    for name in (name for name in ("P", "L", *SERVICES) if name in hundred):
+        if hundred[name]["cpu_us"] is not None and ten[name]["cpu_us"] is not None:
+            costs[name] = round((hundred[name]["cpu_us"] - ten[name]["cpu_us"]) / 90, 1)
+    for base in ("P", "L"):
+        if "O" in costs and costs.get(base):
+            costs[f"O/{base}"] = round(costs["O"] / costs[base], 3)
+    return costs
 
 
 def print_table(result: dict[str, Any]) -> None:
     """One line per scenario and server, then its ratios and instrument prices."""
     for name, entry in result["scenarios"].items():
-        for server in ("C", "P", *SERVICES):
+        for server in ("C", "P", "L", *SERVICES):
             if server in entry:
                 figures = entry[server]
                 cpu = (
@@ -84,6 +106,9 @@ def print_table(result: dict[str, Any]) -> None:
         if "price_us" in entry:
             prices = ", ".join(f"{k} {v} µs" for k, v in entry["price_us"].items())
             print(f"{name:16} CPU per request each instrument costs O: {prices}")
+    if "list_per_item_us" in result:
+        costs = ", ".join(f"{k} {v}" for k, v in result["list_per_item_us"].items())
+        print(f"list, CPU µs per further item (limit 10 -> 100): {costs}")
     fetches = result["jwks_fetches"]
     print(f"JWKS fetches from the local identity provider: {fetches} (one per O process)")
     limited = ", ".join(name for name, on in result["rate_limited"].items() if on)

@@ -46,6 +46,16 @@ request = function()
   return wrk.format("PATCH", next_path(), nil, '{"price_cents":' .. (n % 100000) .. '}')
 end
 """
+# A create of a new item each time, named from the run's offset (no name repeats in a run,
+# nor across runs: the offset moves on by each run's request count).
+WRK_CREATE = """
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  local body = '{"name":"bench-new-' .. (offset + n) .. '","price_cents":' .. (n % 100000) .. '}'
+  return wrk.format("POST", nil, nil, body)
+end
+"""
 
 
 def bearer(token: str) -> str:
@@ -77,6 +87,7 @@ def wrk(
     line = next(line for line in proc.stdout.splitlines() if line.startswith("{"))
     raw = json.loads(line)
     run = Run(
+        requests=raw["requests"],
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50_ms=raw["p50_us"] / 1e3,
         p99_ms=raw["p99_us"] / 1e3,
