@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -22,68 +22,29 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse
 from {{ cookiecutter.package_name }}.items.listing import Listing, Position
-from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord, record_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class FakeItems:
-    """The items repository over a dict: the rows of one unit of work."""
+class FakeItemReads:
+    """The item reads over a dict of records: what a read unit sees."""
 
-    def __init__(self, rows: dict[int, Item], ids: Iterator[int]) -> None:
+    def __init__(self, rows: dict[int, ItemRecord]) -> None:
         self.rows = rows
-        self._ids = ids
 
-    async def get(self, item_id: int) -> Item | None:
+    async def get(self, item_id: int) -> ItemRecord | None:
         return self.rows.get(item_id)
-
-    async def add(self, item: Item) -> Item:
-        if any(row.name.lower() == item.name.lower() for row in self.rows.values()):
-            raise ConflictError(f"an item named {item.name!r} already exists")
-        item.id = next(self._ids)
-        item.created_at = item.updated_at = T0 + timedelta(seconds=item.id)
-        item.version = 1
-        self.rows[item.id] = item
-        return item
-
-    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
-        row = self.rows.get(item_id)
-        if row is None or (versions is not None and row.version not in versions):
-            return False
-        del self.rows[item_id]
-        return True
-
-    async def update(
-        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
-    ) -> Item | None:
-        """A new row object: the committed one is shared with other units until commit."""
-        row = self.rows.get(item_id)
-        if row is None or (versions is not None and row.version not in versions):
-            return None
-        updated = Item(
-            id=item_id,
-            name=changes.get("name", row.name),
-            description=changes.get("description", row.description),
-            price_cents=changes.get("price_cents", row.price_cents),
-            created_at=row.created_at,
-            updated_at=row.updated_at + timedelta(milliseconds=1),
-            version=row.version + 1,
-        )
-        name = updated.name.lower()
-        if any(other.name.lower() == name for other in self.rows.values() if other.id != item_id):
-            raise ConflictError(f"an item named {updated.name!r} already exists")
-        self.rows[item_id] = updated
-        return updated
 
     async def count(self) -> int:
         return len(self.rows)
 
-    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
+    async def list_offset(self, offset: int, limit: int) -> Sequence[ItemRecord]:
         return sorted(self.rows.values(), key=lambda item: item.id)[offset : offset + limit]
 
     async def list_page(
         self, listing: Listing, after: Position | None, limit: int
-    ) -> Sequence[Item]:
+    ) -> Sequence[ItemRecord]:
         """The listing's rules in Python (`matches`, `order_key`), as the SQL applies them."""
         kept = [item for item in self.rows.values() if listing.filters.matches(item)]
         descending = listing.sort.descending
@@ -98,6 +59,48 @@ class FakeItems:
                 )
             ]
         return kept[:limit]
+
+
+class FakeItems(FakeItemReads):
+    """The items repository over a dict of records: the rows of one unit of work."""
+
+    def __init__(self, rows: dict[int, ItemRecord], ids: Iterator[int]) -> None:
+        super().__init__(rows)
+        self._ids = ids
+
+    async def add(self, item: Item) -> ItemRecord:
+        if any(row.name.lower() == item.name.lower() for row in self.rows.values()):
+            raise ConflictError(f"an item named {item.name!r} already exists")
+        item.id = next(self._ids)
+        item.created_at = item.updated_at = T0 + timedelta(seconds=item.id)
+        item.version = 1
+        self.rows[item.id] = added = record_of(item)
+        return added
+
+    async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
+        row = self.rows.get(item_id)
+        if row is None or (versions is not None and row.version not in versions):
+            return False
+        del self.rows[item_id]
+        return True
+
+    async def update(
+        self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
+    ) -> ItemRecord | None:
+        row = self.rows.get(item_id)
+        if row is None or (versions is not None and row.version not in versions):
+            return None
+        updated = replace(
+            row,
+            **changes,
+            updated_at=row.updated_at + timedelta(milliseconds=1),
+            version=row.version + 1,
+        )
+        name = updated.name.lower()
+        if any(other.name.lower() == name for other in self.rows.values() if other.id != item_id):
+            raise ConflictError(f"an item named {updated.name!r} already exists")
+        self.rows[item_id] = updated
+        return updated
 
 
 class FakeOutbox:
@@ -154,7 +157,7 @@ class FakeUnitOfWork:
 
     def __init__(
         self,
-        rows: dict[int, Item],
+        rows: dict[int, ItemRecord],
         ids: Iterator[int],
         keys: Keys | None = None,
         in_flight: set[tuple[str, str]] | None = None,
@@ -166,11 +169,18 @@ class FakeUnitOfWork:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class FakeReadUnit:
+    """A read unit: the item reads, nothing that writes."""
+
+    items: FakeItemReads
+
+
 @dataclass
 class FakeDatabase:
     """Committed state, and how often units were opened and committed."""
 
-    rows: dict[int, Item] = field(default_factory=dict)
+    rows: dict[int, ItemRecord] = field(default_factory=dict)
     events: list[object] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: count(1))
     keys: Keys = field(default_factory=dict)
@@ -201,10 +211,10 @@ class FakeUnitsOfWork:
         database.commits += 1
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[FakeUnitOfWork]:
-        """Never committed: whatever the block changes is dropped."""
+    async def read(self) -> AsyncIterator[FakeReadUnit]:
+        """Reads only, of the committed rows."""
         self.database.opened += 1
-        yield FakeUnitOfWork(self.database.rows, self.database.ids)
+        yield FakeReadUnit(FakeItemReads(dict(self.database.rows)))
 
 
 class FakeCache:

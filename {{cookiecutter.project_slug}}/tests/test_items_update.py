@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -265,7 +266,8 @@ async def test_a_warm_cache_serves_the_new_version_after_the_update(client: Asyn
 
 
 def test_the_v2_item_is_the_record_but_its_version_which_is_the_etag() -> None:
-    assert list(ItemV2.model_fields) == [f for f in ItemRecord.model_fields if f != "version"]
+    record = [field.name for field in fields(ItemRecord)]
+    assert list(ItemV2.model_fields) == [name for name in record if name != "version"]
 
 
 async def test_openapi_documents_the_update_and_the_conditions(client: AsyncClient) -> None:

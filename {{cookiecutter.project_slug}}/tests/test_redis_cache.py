@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from pydantic import SecretStr
@@ -65,6 +66,7 @@ def test_keys_name_the_database_but_not_its_credentials() -> None:
 
 
 def test_keys_change_with_the_cached_shape() -> None:
+    @dataclass(frozen=True, slots=True)
     class Wider(ItemRecord):
         currency: str
 

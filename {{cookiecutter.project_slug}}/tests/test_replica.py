@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import URL, select
 from structlog.testing import capture_logs
 
 from {{ cookiecutter.package_name }}.app import create_app
@@ -17,6 +19,7 @@ from {{ cookiecutter.package_name }}.db.engine import (
     ReadRouter,
     create_engine,
     create_sessionmaker,
+    for_reads,
 )
 from {{ cookiecutter.package_name }}.items.models import Item
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -90,6 +93,19 @@ async def test_replica_outage_falls_back_to_the_primary(
     assert len(warnings) == 1, "one warning per outage window, not one per request"
 
 
+async def served_by(router: ReadRouter) -> URL:
+    """The database a read connection of `router` is on, outside any transaction."""
+    async with aclosing(await router.connect()) as connection:
+        await connection.execute(select(1))
+        driver = (await connection.get_raw_connection()).driver_connection
+        # Autocommit: the driver never sent BEGIN (nor will it send ROLLBACK).
+        if isinstance(driver, asyncpg.Connection):
+            assert not driver.is_in_transaction()
+        else:
+            assert not driver.in_transaction  # type: ignore[union-attr] # aiosqlite's
+        return connection.engine.url
+
+
 async def test_router_retries_the_replica_after_the_window(
     settings: Settings, replica_url: str
 ) -> None:
@@ -97,21 +113,14 @@ async def test_router_retries_the_replica_after_the_window(
     engine = create_engine(settings)
     replica = create_engine(settings, replica_url)
     broken = create_engine(settings, "postgresql+asyncpg://postgres@127.0.0.1:1/none")
-    router = ReadRouter(
-        create_sessionmaker(engine), create_sessionmaker(broken), 0.5, clock=lambda: now[0]
-    )
+    router = ReadRouter(engine, broken, 0.5, clock=lambda: now[0])
     try:
-        async with await router.session() as session:
-            assert session.bind is engine  # fell back
-        router._replica = create_sessionmaker(replica)  # the replica recovers
-        async with await router.session() as session:
-            assert session.bind is engine  # still inside the retry window
+        assert await served_by(router) == engine.url  # fell back
+        router._replica = for_reads(replica)  # the replica recovers
+        assert await served_by(router) == engine.url  # still inside the retry window
         now[0] = REPLICA_RETRY_SECONDS + 1
-        async with await router.session() as session:
-            assert session.bind is replica
-        no_replica = ReadRouter(create_sessionmaker(engine), None, 0.5)
-        async with await no_replica.session() as session:
-            assert session.bind is engine
+        assert await served_by(router) == replica.url
+        assert await served_by(ReadRouter(engine, None, 0.5)) == engine.url
     finally:
         for each in (engine, replica, broken):
             await each.dispose()

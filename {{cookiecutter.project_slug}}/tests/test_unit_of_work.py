@@ -6,11 +6,14 @@ PostgreSQL when TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from {{ cookiecutter.package_name }}.db.engine import (
+    Checkout,
     ReadRouter,
     Sessions,
     create_engine,
@@ -42,7 +45,8 @@ async def units(sql_settings: Settings | None) -> AsyncIterator[UnitsOfWork]:
         return
     engine = create_engine(sql_settings)
     primary = create_sessionmaker(engine)
-    yield Sessions(primary, ReadRouter(primary, None, sql_settings.database_connect_timeout))
+    reader = ReadRouter(engine, None, sql_settings.database_connect_timeout)
+    yield Sessions(primary, reader, Checkout.for_pool(sql_settings))
     await engine.dispose()
 
 
@@ -72,7 +76,7 @@ async def test_write_commits_at_block_end_and_rolls_back_when_it_raises(
     with pytest.raises(Abandoned):
         await abandon_a_write(units)
     async with units.read() as unit:
-        await unit.items.add(item("Jug"))  # a read is never committed
+        assert not hasattr(unit.items, "add")  # a read unit cannot write
     assert await names(units) == ["Cup", "Mug"]
 
 
@@ -111,3 +115,56 @@ async def test_pages_by_offset_and_after_an_id_are_in_id_order(units: UnitsOfWor
         rest = await unit.items.list_page(DEFAULT_LISTING, DEFAULT_LISTING.after(page[0]), 5)
         assert [i.id for i in rest] == ids[2:]
         assert await unit.items.count() == 3
+
+
+async def test_units_get_their_connection_in_arrival_order(settings: Settings) -> None:
+    """One connection, six use cases: never two units at once, and they take turns first come
+    first served, one that arrives just as a unit ends behind those already waiting. Waiting
+    in the pool instead, a few requests under load waited far longer (see `Checkout`)."""
+    engine = create_engine(settings)
+    one = settings.model_copy(update={"database_pool_size": 1, "database_max_overflow": 0})
+    units = Sessions(
+        create_sessionmaker(engine), ReadRouter(engine, None, 1.0), Checkout.for_pool(one)
+    )
+    entered: list[str] = []
+    open_units = 0
+    release = asyncio.Event()
+
+    async def use(name: str, hold: asyncio.Event | None = None) -> None:
+        nonlocal open_units
+        async with units.write() if name.startswith("w") else units.read() as unit:
+            open_units += 1
+            assert open_units == 1, "more units open than connections"
+            entered.append(name)
+            await unit.items.count()
+            if hold is not None:
+                await hold.wait()
+            open_units -= 1
+
+    try:
+        first = asyncio.create_task(use("first", release))
+        await asyncio.sleep(0.05)
+        waiting = [asyncio.create_task(use(name)) for name in ("r1", "w2", "r3", "w4")]
+        await asyncio.sleep(0.05)  # all four queued behind the first
+        release.set()
+        newcomer = asyncio.create_task(use("newcomer"))  # as the first one's unit ends
+        await asyncio.gather(first, *waiting, newcomer)
+    finally:
+        await engine.dispose()
+    assert entered == ["first", "r1", "w2", "r3", "w4", "newcomer"]
+
+
+async def test_a_unit_waits_for_a_connection_no_longer_than_the_pool_timeout(
+    settings: Settings,
+) -> None:
+    engine = create_engine(settings)
+    units = Sessions(create_sessionmaker(engine), ReadRouter(engine, None, 1.0), Checkout(1, 0.1))
+    try:
+        async with units.read():
+            with pytest.raises(
+                PoolTimeoutError, match=r"no database connection free within 0\.1 s"
+            ):
+                async with units.read():
+                    pass  # pragma: no cover - never entered
+    finally:
+        await engine.dispose()

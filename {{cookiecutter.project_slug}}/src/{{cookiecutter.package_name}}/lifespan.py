@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from {{ cookiecutter.package_name }}.api.security import BearerToken
 from {{ cookiecutter.package_name }}.auth.provider import open_verifier
 from {{ cookiecutter.package_name }}.db.engine import (
+    Checkout,
     ReadRouter,
     Sessions,
     create_engine,
@@ -42,11 +43,7 @@ def lifespan_for(
         replica = settings.database_replica_url
         replica_engine = create_engine(settings, replica.get_secret_value()) if replica else None
         primary = create_sessionmaker(engine)
-        reader = ReadRouter(
-            primary,
-            create_sessionmaker(replica_engine) if replica_engine else None,
-            settings.database_connect_timeout,
-        )
+        reader = ReadRouter(engine, replica_engine, settings.database_connect_timeout)
 
         try:
             async with (
@@ -60,7 +57,7 @@ def lifespan_for(
                 resources = Resources(
                     settings=settings,
                     engine=engine,
-                    sessions=Sessions(primary, reader),
+                    sessions=Sessions(primary, reader, Checkout.for_pool(settings)),
                     cache=cache,
                     schema=schema,
                     cache_check=cache_check,

@@ -1,6 +1,7 @@
 """The unit-of-work port (`items.unit_of_work`) on SQLAlchemy: repositories bound to one session.
 
-`Sessions` opens the session and owns its transaction; these only hand out what is bound to it.
+`Sessions` opens the connection or session and owns its transaction; these only hand out what
+is bound to it.
 Each is one small object per use case: the repositories it holds were built per use case before.
 The writing unit is `SqlUnitOfWork`: db/write_unit.py with events (it adds the outbox),
 db/write_unit_none.py without; the post-gen hook keeps the one for the service's answer.
@@ -8,13 +9,22 @@ db/write_unit_none.py without; the post-gen hook keeps the one for the service's
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from {{ cookiecutter.package_name }}.items.repository import ItemRepository
+from {{ cookiecutter.package_name }}.items.repository import ItemReader, ItemRepository
 
 
 class SqlReadUnit:
-    """The repositories on a session that is never committed (`Sessions.read`)."""
+    """The reads on a connection outside any transaction (`Sessions.read`): no session."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.items = ItemReader(connection)
+
+
+class SqlRepositories:
+    """The repositories on a session in a transaction: what the writing unit builds on."""
 
     __slots__ = ("items",)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit
+from {{ cookiecutter.package_name }}.db.unit_of_work import SqlRepositories
 from {{ cookiecutter.package_name }}.events.outbox import Outbox
 from {{ cookiecutter.package_name }}.idempotency.repository import IdempotencyRepository
 
 
-class SqlUnitOfWork(SqlReadUnit):
+class SqlUnitOfWork(SqlRepositories):
     """The repositories, outbox and idempotency keys on one transaction (`Sessions.write`)."""
 
     __slots__ = ("idempotency", "outbox")

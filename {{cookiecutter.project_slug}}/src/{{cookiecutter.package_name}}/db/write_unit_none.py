@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.db.unit_of_work import SqlReadUnit
+from {{ cookiecutter.package_name }}.db.unit_of_work import SqlRepositories
 from {{ cookiecutter.package_name }}.idempotency.repository import IdempotencyRepository
 
 
-class SqlUnitOfWork(SqlReadUnit):
+class SqlUnitOfWork(SqlRepositories):
     """The repositories and the idempotency keys on one transaction (`Sessions.write`)."""
 
     __slots__ = ("idempotency",)

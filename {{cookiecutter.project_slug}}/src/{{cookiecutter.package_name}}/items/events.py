@@ -10,7 +10,7 @@ from typing import ClassVar, Protocol
 
 from {{ cookiecutter.package_name }}.events.outbox import EventOutbox
 from {{ cookiecutter.package_name }}.events.schemas import Event
-from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
+from {{ cookiecutter.package_name }}.items.models import ItemChanges, ItemRecord
 
 
 class ItemCreated(Event):
@@ -54,7 +54,7 @@ class EventStaging(Protocol):
         ...
 
 
-def record_created(unit: EventStaging, item: Item) -> None:
+def record_created(unit: EventStaging, item: ItemRecord) -> None:
     """Same transaction as the insert: the event exists if and only if the item does."""
     unit.outbox.add(ItemCreated(item_id=item.id, name=item.name, price_cents=item.price_cents))
 
@@ -64,6 +64,6 @@ def record_deleted(unit: EventStaging, item_id: int) -> None:
     unit.outbox.add(ItemDeleted(item_id=item_id))
 
 
-def record_updated(unit: EventStaging, item: Item, changes: ItemChanges) -> None:
+def record_updated(unit: EventStaging, item: ItemRecord, changes: ItemChanges) -> None:
     """Same transaction as the update, and staged only by the one that matched its version."""
     unit.outbox.add(ItemUpdated(item_id=item.id, version=item.version, changes=changes))

@@ -47,7 +47,7 @@ SORT_DESCRIPTION = (
 )
 
 
-def listing_from_query(
+async def listing_from_query(
     name_prefix: NamePrefix = None,
     price_min: Annotated[Price, Query(description="Only items costing at least this.")] = None,
     price_max: Annotated[
@@ -55,5 +55,9 @@ def listing_from_query(
     ] = None,
     sort: Annotated[ItemSort, Query(description=SORT_DESCRIPTION)] = ItemSort.ID,
 ) -> Listing:
-    """The listing a request asks for; price_min above price_max is a 400 (`ItemFilter`)."""
+    """The listing a request asks for; price_min above price_max is a 400 (`ItemFilter`).
+
+    Async, though it never waits: FastAPI runs a plain `def` dependency in its thread pool,
+    which cost every list request a hand-off to a worker thread and back.
+    """
     return Listing(sort, ItemFilter(name_prefix, price_min, price_max))

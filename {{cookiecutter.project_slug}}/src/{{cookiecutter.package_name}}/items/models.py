@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,13 +48,14 @@ class Item(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
-class ItemRecord(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
     """What the service returns: bound to no session, so it outlives its transaction.
 
-    It is also the cached form (JSON), so a cache hit never builds an ORM object.
+    A plain dataclass: a row becomes one without validation (the database's types are the
+    record's), so the only validation on the way out is the response model's. It is also the
+    cached form (JSON, `items.service.RECORDS`), so a cache hit never builds an ORM object.
     """
-
-    model_config = ConfigDict(from_attributes=True, frozen=True)
 
     id: int
     name: str
@@ -63,6 +64,19 @@ class ItemRecord(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+def record_of(item: Item) -> ItemRecord:
+    """The record of an ORM row the unit of work wrote (a create)."""
+    return ItemRecord(
+        id=item.id,
+        name=item.name,
+        description=item.description,
+        price_cents=item.price_cents,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
 
 
 class ItemChanges(TypedDict, total=False):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     SQLColumnExpression,
+    Table,
     delete,
     func,
     literal,
@@ -16,39 +16,91 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.collation import code_points
 from {{ cookiecutter.package_name }}.errors import ConflictError
 from {{ cookiecutter.package_name }}.items.listing import LAST_CODE_POINT, ItemFilter, Listing, Position
-from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item, ItemChanges
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item, ItemChanges, ItemRecord, record_of
+
+# The table itself: reads select its columns with SQLAlchemy Core, so rows become records
+# without the ORM's identity map or instance state.
+ITEMS = cast("Table", Item.__table__)
 
 
-class ItemRepository:
-    """Data access bound to one session (one unit of work)."""
+def record(row: Row[Any]) -> ItemRecord:
+    """One row of `select(ITEMS)` as the record use cases return."""
+    return ItemRecord(**row._mapping)
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
 
-    async def get(self, item_id: int) -> Item | None:
-        """Load one item by primary key; None for an id no BIGINT can hold.
+class ItemReader:
+    """The reads of items, in SQLAlchemy Core: rows straight into records, no ORM objects.
+
+    On a read unit's connection, or a write unit's session (Core statements pass through it
+    untouched). Measured on PostgreSQL (`make bench`): an ORM session's read cost ~600 µs of
+    CPU per request more than this on the list route.
+    """
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncConnection | AsyncSession) -> None:
+        self._db = db
+
+    async def get(self, item_id: int) -> ItemRecord | None:
+        """One item by primary key; None for an id no BIGINT can hold.
 
         Found by fuzzing: the driver fails on such an id instead of answering "not found".
         """
         if not MIN_ID <= item_id <= MAX_ID:
             return None
-        return await self._session.get(Item, item_id)
+        row = (await self._db.execute(select(ITEMS).where(ITEMS.c.id == item_id))).first()
+        return None if row is None else record(row)
 
-    async def add(self, item: Item) -> Item:
+    async def count(self) -> int:
+        """Total number of items, for offset pagination."""
+        return int((await self._db.execute(select(func.count()).select_from(ITEMS))).scalar_one())
+
+    async def list_offset(self, offset: int, limit: int) -> list[ItemRecord]:
+        """One page by offset, ordered by id."""
+        query = select(ITEMS).order_by(ITEMS.c.id).offset(offset).limit(limit)
+        return [record(row) for row in await self._db.execute(query)]
+
+    async def list_page(
+        self, listing: Listing, after: Position | None, limit: int
+    ) -> list[ItemRecord]:
+        """Keyset page in one of the sorts (items.listing), each served by its own index."""
+        query = filtered(select(ITEMS), listing.filters)
+        by_id = listing.sort.field == "id"
+        pair = tuple_(ITEMS.c.id) if by_id else tuple_(sort_column(listing.sort.field), ITEMS.c.id)
+        if after is not None:
+            bound = tuple_(literal(after.id))
+            if not by_id:
+                bound = tuple_(sort_value(after), literal(after.id))
+            query = query.where(pair < bound if listing.sort.descending else pair > bound)
+        order = [column.desc() if listing.sort.descending else column for column in pair.clauses]
+        return [record(row) for row in await self._db.execute(query.order_by(*order).limit(limit))]
+
+
+class ItemRepository(ItemReader):
+    """Reads and writes on one session (one unit of work): writes go through the ORM."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._session = session
+
+    async def add(self, item: Item) -> ItemRecord:
         """Insert and flush, so the id is known and unique violations surface here."""
         self._session.add(item)
         try:
             await self._session.flush()
         except IntegrityError as exc:
             raise ConflictError(f"an item named {item.name!r} already exists") from exc
-        return item
+        return record_of(item)
 
     async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
         """Delete by id in one statement; True only for the transaction whose DELETE removed it.
@@ -59,17 +111,14 @@ class ItemRepository:
         """
         if not MIN_ID <= item_id <= MAX_ID:
             return False
-        statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+        statement = delete(ITEMS).where(ITEMS.c.id == item_id).returning(ITEMS.c.id)
         if versions is not None:
-            statement = statement.where(Item.version.in_(versions))
-        deleted = await self._session.execute(
-            statement, execution_options={"synchronize_session": False}
-        )
-        return deleted.scalar_one_or_none() is not None
+            statement = statement.where(ITEMS.c.version.in_(versions))
+        return (await self._session.execute(statement)).first() is not None
 
     async def update(
         self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
-    ) -> Item | None:
+    ) -> ItemRecord | None:
         """Change the item and raise its version in one statement, if at one of `versions`.
 
         `versions` None: at any version. The updated item, or None when no row matched. Of
@@ -79,44 +128,18 @@ class ItemRepository:
         if not MIN_ID <= item_id <= MAX_ID:
             return None
         statement = (
-            update(Item)
-            .where(Item.id == item_id)
-            .values(**changes, version=Item.version + 1, updated_at=utcnow())
-            .returning(Item)
+            update(ITEMS)
+            .where(ITEMS.c.id == item_id)
+            .values(**changes, version=ITEMS.c.version + 1, updated_at=utcnow())
+            .returning(*ITEMS.c)
         )
         if versions is not None:
-            statement = statement.where(Item.version.in_(versions))
+            statement = statement.where(ITEMS.c.version.in_(versions))
         try:
-            updated = await self._session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
+            row = (await self._session.execute(statement)).first()
         except IntegrityError as exc:
             raise ConflictError(f"an item named {changes.get('name')!r} already exists") from exc
-        return updated.scalar_one_or_none()
-
-    async def count(self) -> int:
-        """Total number of items, for offset pagination."""
-        return int(await self._session.scalar(select(func.count()).select_from(Item)) or 0)
-
-    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
-        """One page by offset, ordered by id."""
-        query = select(Item).order_by(Item.id).offset(offset).limit(limit)
-        return (await self._session.scalars(query)).all()
-
-    async def list_page(
-        self, listing: Listing, after: Position | None, limit: int
-    ) -> Sequence[Item]:
-        """Keyset page in one of the sorts (items.listing), each served by its own index."""
-        query = filtered(select(Item), listing.filters)
-        by_id = listing.sort.field == "id"
-        pair = tuple_(Item.id) if by_id else tuple_(sort_column(listing.sort.field), Item.id)
-        if after is not None:
-            bound = tuple_(literal(after.id))
-            if not by_id:
-                bound = tuple_(sort_value(after), literal(after.id))
-            query = query.where(pair < bound if listing.sort.descending else pair > bound)
-        order = [column.desc() if listing.sort.descending else column for column in pair.clauses]
-        return (await self._session.scalars(query.order_by(*order).limit(limit))).all()
+        return None if row is None else record(row)
 
 
 def name_key(name: SQLColumnExpression[str]) -> ColumnElement[str]:
@@ -127,28 +150,28 @@ def name_key(name: SQLColumnExpression[str]) -> ColumnElement[str]:
 def sort_column(field: str) -> SQLColumnExpression[Any]:
     """The expression a sort field orders by."""
     if field == "name":
-        return name_key(Item.name)
-    column: SQLColumnExpression[Any] = getattr(Item, field)
+        return name_key(ITEMS.c.name)
+    column: SQLColumnExpression[Any] = ITEMS.c[field]
     return column
 
 
 def sort_value(after: Position) -> ColumnElement[Any]:
     """The position's key as SQL of the sort column's type (a name lower-cased by the database)."""
     if after.sort.field == "name":
-        return name_key(literal(after.key, Item.name.type))
-    return literal(after.key, getattr(Item, after.sort.field).type)
+        return name_key(literal(after.key, ITEMS.c.name.type))
+    return literal(after.key, ITEMS.c[after.sort.field].type)
 
 
-def filtered(query: Select[Item], filters: ItemFilter) -> Select[Item]:
+def filtered(query: Select[Any], filters: ItemFilter) -> Select[Any]:
     """The filters as index-usable conditions: the name prefix is a range of `name_key`."""
     if filters.name_prefix is not None:
-        prefix = func.lower(literal(filters.name_prefix, Item.name.type))
+        prefix = func.lower(literal(filters.name_prefix, ITEMS.c.name.type))
         query = query.where(
-            name_key(Item.name) >= code_points(prefix),
-            name_key(Item.name) < code_points(prefix + LAST_CODE_POINT),
+            name_key(ITEMS.c.name) >= code_points(prefix),
+            name_key(ITEMS.c.name) < code_points(prefix + LAST_CODE_POINT),
         )
     if filters.price_min is not None:
-        query = query.where(Item.price_cents >= filters.price_min)
+        query = query.where(ITEMS.c.price_cents >= filters.price_min)
     if filters.price_max is not None:
-        query = query.where(Item.price_cents <= filters.price_max)
+        query = query.where(ITEMS.c.price_cents <= filters.price_max)
     return query

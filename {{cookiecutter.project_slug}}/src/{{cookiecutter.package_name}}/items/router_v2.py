@@ -43,7 +43,10 @@ async def list_items(
 ) -> ItemPageV2:
     """List items after an opaque cursor, filtered and sorted (see `sort`)."""
     items, next_cursor = await service.page_by_cursor(cursor, limit, listing)
-    return ItemPageV2(items=[ItemV2.model_validate(i) for i in items], next_cursor=next_cursor)
+    # One validation of the whole page, from the records' attributes, in pydantic's core;
+    # FastAPI then serializes the instance it is given without validating it again.
+    page = {"items": items, "next_cursor": next_cursor}
+    return ItemPageV2.model_validate(page, from_attributes=True)
 
 
 def created(item: ItemRecord) -> StoredResponse:

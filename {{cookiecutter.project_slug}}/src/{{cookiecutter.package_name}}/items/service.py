@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from prometheus_client import Counter
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from {{ cookiecutter.package_name }}.cache import Cache
 from {{ cookiecutter.package_name }}.clock import utcnow
@@ -21,12 +21,12 @@ from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.mess
 )
 from {{ cookiecutter.package_name }}.items.listing import DEFAULT_LISTING, Listing
 from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord
-from {{ cookiecutter.package_name }}.items.unit_of_work import ItemStore, UnitsOfWork
+from {{ cookiecutter.package_name }}.items.unit_of_work import ItemReads, UnitsOfWork
 
 
-def record_format(model: type[BaseModel]) -> str:
-    """Short hash of a cached model's JSON schema: it changes whenever the shape does."""
-    schema = json.dumps(model.model_json_schema(), sort_keys=True)
+def record_format(record: type[object]) -> str:
+    """Short hash of a cached record's JSON schema: it changes whenever the shape does."""
+    schema = json.dumps(TypeAdapter(record).json_schema(), sort_keys=True)
     return hashlib.sha256(schema.encode()).hexdigest()[:8]
 
 
@@ -36,11 +36,8 @@ ITEMS_CREATED = Counter("items_created", "Items created through the API.")
 
 # Part of every item key: entries of an older shape are never read, so no flush on deploy.
 RECORD_FORMAT = record_format(ItemRecord)
-
-
-def records(items: Sequence[Item]) -> list[ItemRecord]:
-    """Detach loaded rows before their session closes."""
-    return [ItemRecord.model_validate(item) for item in items]
+# A cached record to and from JSON: validated when read back, as anything from outside is.
+RECORDS = TypeAdapter(ItemRecord)
 
 
 class ItemService:
@@ -59,7 +56,7 @@ class ItemService:
             )
             record_created(unit, item)
         ITEMS_CREATED.inc()
-        return ItemRecord.model_validate(item)
+        return item
 
     async def create_once(
         self,
@@ -82,7 +79,7 @@ class ItemService:
                 Item(name=name.strip(), description=description, price_cents=price_cents)
             )
             record_created(unit, item)
-            answer = render(ItemRecord.model_validate(item))
+            answer = render(item)
             await unit.idempotency.complete(once, answer)
         ITEMS_CREATED.inc()
         return Outcome(answer, replayed=False)
@@ -91,14 +88,13 @@ class ItemService:
         """Read through the cache; the database stays the source of truth."""
         key = self._key(item_id)
         if (cached := await self._cache.get(key)) is not None:
-            return ItemRecord.model_validate_json(cached)
+            return RECORDS.validate_json(cached)
         async with self._sessions.read() as unit:
-            item = await unit.items.get(item_id)
-            if item is None:
-                raise NotFoundError(f"item {item_id} does not exist")
-            record = ItemRecord.model_validate(item)
+            record = await unit.items.get(item_id)
+        if record is None:
+            raise NotFoundError(f"item {item_id} does not exist")
         # An update may have committed and cached a newer version since this read: kept.
-        await self._cache.set_if_newer(key, record.model_dump_json().encode(), record.version)
+        await self._cache.set_if_newer(key, RECORDS.dump_json(record), record.version)
         return record
 
     async def update(
@@ -116,13 +112,12 @@ class ItemService:
         if not changes:
             return await self._unchanged(item_id, versions)
         async with self._sessions.write() as unit:
-            item = await unit.items.update(item_id, changes, versions)
-            if item is None:
+            record = await unit.items.update(item_id, changes, versions)
+            if record is None:
                 raise await self._refusal(unit.items, item_id)
-            record = ItemRecord.model_validate(item)
-            record_updated(unit, item, changes)
+            record_updated(unit, record, changes)
         key = self._key(item_id)
-        await self._cache.set_if_newer(key, record.model_dump_json().encode(), record.version)
+        await self._cache.set_if_newer(key, RECORDS.dump_json(record), record.version)
         return record
 
     async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> None:
@@ -141,7 +136,7 @@ class ItemService:
     async def page_by_offset(self, offset: int, limit: int) -> tuple[list[ItemRecord], int]:
         """Items and total count for offset pagination (v1)."""
         async with self._sessions.read() as unit:
-            return records(await unit.items.list_offset(offset, limit)), await unit.items.count()
+            return list(await unit.items.list_offset(offset, limit)), await unit.items.count()
 
     async def page_by_cursor(
         self, cursor: str | None, limit: int, listing: Listing = DEFAULT_LISTING
@@ -152,7 +147,7 @@ class ItemService:
         """
         after = self._cursors.decode(cursor).resume(listing) if cursor else None
         async with self._sessions.read() as unit:
-            items = records(await unit.items.list_page(listing, after, limit + 1))
+            items = list(await unit.items.list_page(listing, after, limit + 1))
         if len(items) > limit:
             return items[:limit], self._cursors.encode(listing.after(items[limit - 1]))
         return items, None
@@ -166,10 +161,10 @@ class ItemService:
             item = await unit.items.get(item_id)
             if item is None or (versions is not None and item.version not in versions):
                 raise await self._refusal(unit.items, item_id)
-            return ItemRecord.model_validate(item)
+            return item
 
     @staticmethod
-    async def _refusal(items: ItemStore, item_id: int) -> DomainError:
+    async def _refusal(items: ItemReads, item_id: int) -> DomainError:
         """Why a conditional change matched no row: no such item (404), or another version."""
         if await items.get(item_id) is None:
             return NotFoundError(f"item {item_id} does not exist")

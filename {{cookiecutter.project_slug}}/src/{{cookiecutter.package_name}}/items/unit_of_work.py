@@ -14,17 +14,35 @@ from typing import Protocol
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotencyStore
 from {{ cookiecutter.package_name }}.items.{{ "events_none" if cookiecutter.messaging == "none" else "events" }} import EventStaging
 from {{ cookiecutter.package_name }}.items.listing import Listing, Position
-from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord
 
 
-class ItemStore(Protocol):
-    """The items repository (SQL: `items.repository.ItemRepository`)."""
+class ItemReads(Protocol):
+    """Reads of items (SQL: `items.repository.ItemReader`), each one statement."""
 
-    async def get(self, item_id: int) -> Item | None:
+    async def get(self, item_id: int) -> ItemRecord | None:
         """The item, or None when no item has this id."""
         ...
 
-    async def add(self, item: Item) -> Item:
+    async def count(self) -> int:
+        """Total number of items."""
+        ...
+
+    async def list_offset(self, offset: int, limit: int) -> Sequence[ItemRecord]:
+        """One page by offset, ordered by id."""
+        ...
+
+    async def list_page(
+        self, listing: Listing, after: Position | None, limit: int
+    ) -> Sequence[ItemRecord]:
+        """Up to `limit` items `listing` keeps, in its order, after `after` (from the start)."""
+        ...
+
+
+class ItemStore(ItemReads, Protocol):
+    """The items repository of a writing unit (SQL: `items.repository.ItemRepository`)."""
+
+    async def add(self, item: Item) -> ItemRecord:
         """Store a new item and give it its id; `ConflictError` when the name is taken."""
         ...
 
@@ -37,7 +55,7 @@ class ItemStore(Protocol):
 
     async def update(
         self, item_id: int, changes: ItemChanges, versions: frozenset[int] | None
-    ) -> Item | None:
+    ) -> ItemRecord | None:
         """Change the item and raise its version, if at one of `versions` (None: any).
 
         The item, or None when none matched; `ConflictError` when the name is taken. Of
@@ -45,35 +63,26 @@ class ItemStore(Protocol):
         """
         ...
 
-    async def count(self) -> int:
-        """Total number of items."""
-        ...
-
-    async def list_offset(self, offset: int, limit: int) -> Sequence[Item]:
-        """One page by offset, ordered by id."""
-        ...
-
-    async def list_page(
-        self, listing: Listing, after: Position | None, limit: int
-    ) -> Sequence[Item]:
-        """Up to `limit` items `listing` keeps, in its order, after `after` (from the start)."""
-        ...
-
 
 class ReadUnit(Protocol):
-    """What a read sees: on the replica or the primary, and never committed."""
+    """What a read sees: on the replica or the primary, outside any transaction; no writes."""
+
+    @property
+    def items(self) -> ItemReads:
+        """The item reads of this unit."""
+        ...
+
+
+class UnitOfWork(EventStaging, Protocol):
+    """One transaction: committed when its block ends, rolled back when the block raises.
+
+    With events, `EventStaging` (items/events.py) gives it the outbox; without, nothing.
+    """
 
     @property
     def items(self) -> ItemStore:
         """The items repository of this unit."""
         ...
-
-
-class UnitOfWork(ReadUnit, EventStaging, Protocol):
-    """One transaction: committed when its block ends, rolled back when the block raises.
-
-    With events, `EventStaging` (items/events.py) gives it the outbox; without, nothing.
-    """
 
     @property
     def idempotency(self) -> IdempotencyStore:
