@@ -1,7 +1,8 @@
 """How fast the template and the service it generates are, measured side by side.
 
 The service's own `make bench` (scripts/bench/) runs a short version here: C (raw ASGI),
-P (bare FastAPI, same routes) and O (the service, every instrument on: OTLP traces to a local
+P (bare FastAPI on the SQLAlchemy ORM, same routes), L (the same on raw asyncpg: the driver's
+limit) and O (the service, every instrument on: OTLP traces to a local
 sink, Prometheus metrics, JSON access logs at INFO to a file; `/livez` is a quiet path, as in
 production; authentication: each item request's RS256 token checked against the cached key
 of a local issuer; and the rate limit, every request counted in Redis) under the same uvicorn
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,28 @@ from tests.support.timing import Budget, Figure, best_of
 
 pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 
+
+@dataclass(frozen=True)
+class Target:
+    """One of the issue's targets: a ratio of one route, at least (or at most) `value`."""
+
+    route: str  # a scenario, or "list-per-item" (CPU per further item on the list)
+    ratio: str  # "O/P", "O/L" or "p99 O/P"
+    value: float
+    met: bool  # reached with a margin in every run so far: asserted; otherwise reported
+    at_most: bool = False
+
+    def holds(self, measured: float) -> bool:
+        return measured <= self.value if self.at_most else measured >= self.value
+
+    def describe(self, measured: float) -> str:
+        sense = "<=" if self.at_most else ">="
+        verdict = "met" if self.holds(measured) else f"missed by {abs(measured - self.value):.2f}"
+        return (
+            f"{self.route} {self.ratio} {measured:.2f} (target {sense} {self.value:.2f}): {verdict}"
+        )
+
+
 # Budgets as multiples of the reference workload (tests/support/timing.py), each set in seconds
 # on a machine of this kind whose reference took 0.70 s. A machine 3x slower has a 3x slower
 # reference and so a 3x larger budget. Render: ~1.0 s there. Generated `make test` (270 tests;
@@ -36,29 +60,63 @@ pytestmark = pytest.mark.timing  # run alone: see the Makefile's test target
 # whose reference took 0.62 s, about the same per test as before; 130 s keeps a 1.4x margin.
 RENDER = Budget("render + hooks (no lock)", target=2.0, reference=0.70)
 MAKE_TEST = Budget("generated `make test` on SQLite", target=130.0, reference=0.70)
-# The issue's targets, asserted on medians (see test_service_meets_the_targets).
-TARGETS = {"livez": 0.70, "item-cache-miss": 0.90, "item-cache-hit": 0.90}
-P99_TARGET = 1.5  # O's p99 at most this multiple of P's
-# Regression floors: far enough below today's figures not to trip on a noisy machine. O checks
-# a bearer token on every item request; a full RS256 check with PyJWT costs 270-320 µs CPU per
-# request here (O/P of a cache hit fell to 0.32-0.42), so the service remembers a token it has
-# verified (auth/tokens.py): a repeated one is priced at ~14 µs per request by the breakdown
-# (test_token_validation_is_priced_on_a_cache_hit) and O/P is back at 0.55.
-# O also counts every API request against its caller's rate limit, as the chart deploys it
-# (RATE_LIMIT; one Redis round trip): priced at 291 µs per cache hit and 642 µs per miss by the
-# first breakdown, on a slow run of this VM (P's own cache hit took 329 µs), where O/P of a hit
-# fell from 0.52 (O-unlimited/P) to 0.34 and of a miss from 0.75 to 0.58; the floors moved
-# with it. The list (first page of 10 and of 100) and update routes have no target yet (issue
-# 20 sets them); their floors are the first run's figures (0.55, 0.69, 0.58) less 15-20%.
-FLOORS = {
-    "livez": 0.60,
-    "item-cache-miss": 0.45,
-    "item-cache-hit": 0.28,
-    "list-10": 0.45,
-    "list-100": 0.55,
-    "item-patch": 0.45,
+# Issue 20's targets: the service against P (bare FastAPI on the SQLAlchemy ORM) and L (bare
+# FastAPI on raw asyncpg, the driver's limit), every instrument on. Each is checked on every
+# run: one marked met (reached with a margin in every run so far) is asserted; the others are
+# reported with their gap (test_targets), and FLOORS keeps what was reached.
+TARGETS = [
+    Target("item-cache-miss", "O/P", 1.0, met=False),
+    Target("list-10", "O/P", 1.0, met=False),
+    Target("list-100", "O/P", 1.0, met=False),
+    Target("item-create", "O/P", 1.0, met=False),
+    Target("item-cache-miss", "O/L", 0.60, met=False),
+    Target("list-10", "O/L", 0.60, met=False),
+    Target("list-100", "O/L", 0.60, met=False),
+    Target("item-cache-hit", "O/P", 0.65, met=False),
+    Target("livez", "O/P", 0.85, met=False),
+    *(
+        Target(route, "p99 O/P", 1.5, met=False, at_most=True)
+        for route in ("item-cache-miss", "list-10", "list-100", "item-create", "item-patch")
+    ),
+    Target("list-per-item", "O/P", 1.2, met=True, at_most=True),
+]
+ROUTES = (
+    "livez",
+    "item-cache-miss",
+    "item-cache-hit",
+    "list-10",
+    "list-100",
+    "item-create",
+    "item-patch",
+)
+# Regression floors (and ceilings, for p99 and the list's CPU per item), about 15% short of what
+# issue 20 reached in two full runs on this VM (figures in its closing note): reads through
+# SQLAlchemy Core in autocommit, one validation per row, fair connection checkout. O/P then:
+# livez 0.74-0.86, item miss 0.65-0.68, hit 0.35-0.37, list-10 0.65-0.73, list-100 0.93-0.94,
+# create 0.43-0.53, patch 0.62-0.63; O/L: miss 0.31, list-10 0.25-0.28, list-100 0.35-0.36,
+# create 0.16-0.17, patch 0.19-0.20. The fair checkout took p99 O/P of the database routes
+# from 4.8-7.6 (a few requests starved for a connection) to 0.4-1.3; 2.0 catches its return.
+# CPU per further list item, O/P 0.79-0.85: O turns rows into plain records without the ORM
+# and validates each once, on the way out.
+FLOORS: dict[tuple[str, str], float] = {
+    ("livez", "O/P"): 0.62,
+    ("item-cache-miss", "O/P"): 0.55,
+    ("item-cache-hit", "O/P"): 0.30,
+    ("list-10", "O/P"): 0.55,
+    ("list-100", "O/P"): 0.79,
+    ("item-create", "O/P"): 0.36,
+    ("item-patch", "O/P"): 0.52,
+    ("item-cache-miss", "O/L"): 0.26,
+    ("list-10", "O/L"): 0.21,
+    ("list-100", "O/L"): 0.30,
+    ("item-create", "O/L"): 0.13,
+    ("item-patch", "O/L"): 0.16,
+    **{
+        (route, "p99 O/P"): 2.0
+        for route in ("item-cache-miss", "list-10", "list-100", "item-create", "item-patch")
+    },
+    ("list-per-item", "O/P"): 1.0,
 }
-
 # O less one instrument each (`--breakdown`), and the instrument its saving prices.
 VARIANTS = {
     "O-untraced": "traces",
@@ -105,20 +163,20 @@ def bench(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPat
     require(postgres_available(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    args = f"--rounds 7 --duration 2 --warmup 1 --breakdown --json {out}"  # 7: steadier medians
+    args = f"--rounds 6 --duration 2 --warmup 1 --breakdown --json {out}"  # 6: steady medians
     with scratch_database("tpl_bench") as url:
         run(
             ["make", "bench", f"BENCH_ARGS={args}"],
             cwd=project[0],
             env={**project[1], "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": redis_url(15)},
-            timeout=600,  # ~5 min here: 6 routes x 7 rounds x 2-5 servers x 2 s, and start-ups
+            timeout=900,  # ~7 min here: 7 routes x 6 rounds x 3-7 servers x 2 s, and start-ups
         )
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
 def servers(entry: dict) -> dict[str, dict]:  # type: ignore[type-arg]
-    """The per-server figures of one scenario (C, P, O and O's variants)."""
-    return {name: entry[name] for name in ("C", "P", "O", *VARIANTS) if name in entry}
+    """The per-server figures of one scenario (C, P, L, O and O's variants)."""
+    return {name: entry[name] for name in ("C", "P", "L", "O", *VARIANTS) if name in entry}
 
 
 def describe(name: str, entry: dict) -> str:  # type: ignore[type-arg]
@@ -129,24 +187,7 @@ def describe(name: str, entry: dict) -> str:  # type: ignore[type-arg]
     )
     ratios = ", ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
     prices = ", ".join(f"{k} {v} us" for k, v in entry.get("price_us", {}).items())
-    return (
-        f"{name}: {figures}; {ratios}"
-        + (f"; CPU per request of {prices}" if prices else "")
-        + allowance(name, entry)
-    )
-
-
-def allowance(name: str, entry: dict) -> str:  # type: ignore[type-arg]
-    """The CPU per request the target leaves O beyond P's, to set against the prices above.
-
-    The server runs on one core that wrk keeps busy, so req/s is the inverse of CPU per request
-    and O/P >= t means O may spend at most P's CPU / t.
-    """
-    target, p_cpu = TARGETS.get(name), entry.get("P", {}).get("cpu_us")
-    if target is None or p_cpu is None:  # a message helper: an unexpected route is asserted later
-        return ""
-    extra = p_cpu / target - p_cpu
-    return f"; O/P >= {target:.2f} leaves O {extra:.0f} us per request beyond P's {p_cpu}"
+    return f"{name}: {figures}; {ratios}" + (f"; CPU per request of {prices}" if prices else "")
 
 
 def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
@@ -156,15 +197,19 @@ def test_bench_compares_service_with_baselines(bench: dict, figure: Figure) -> N
         f"bench settings {bench['settings']}; OTLP exports received {bench['otlp_exports']}, "
         f"log lines {bench['log_lines']}"
     )
-    assert set(bench["scenarios"]) == set(FLOORS)
+    assert set(bench["scenarios"]) == set(ROUTES)
     for name, entry in bench["scenarios"].items():
         for server, figures in servers(entry).items():
             assert figures["non2xx"] == 0, (name, server, figures)
             assert figures["socket_errors"] == 0, (name, server, figures)
             # CPU per request from /proc: every server spends some, mostly on the loop.
             assert 0 <= figures["cpu_other_us"] < figures["cpu_us"], (name, server, figures)
-        assert entry["O/P"] >= FLOORS[name], describe(name, entry)
-    assert bench["exit_codes"] == dict.fromkeys(["C", "P", "O", *VARIANTS], 0)
+        # L, on raw asyncpg, runs every database route and sets the driver's limit.
+        assert ("L" in entry) == (name != "livez"), describe(name, entry)
+    per_item = bench["list_per_item_us"]
+    figure(f"list, CPU per further item (limit 10 -> 100): {per_item} us")
+    assert 0 < per_item["L"] < per_item["P"], per_item  # no ORM, no SQLAlchemy: cheaper rows
+    assert bench["exit_codes"] == dict.fromkeys(["C", "P", "O", "L", *VARIANTS], 0)
     assert bench["otlp_exports"] > 0, "instrumented service exported no spans"
     # Spans are encoded and sent by the exporter's thread, so its cost shows up off the loop.
     hit = bench["scenarios"]["item-cache-hit"]
@@ -212,17 +257,33 @@ def test_token_validation_is_priced_on_a_cache_hit(bench: dict, figure: Figure) 
     assert -100 < price < hit["O"]["cpu_us"] / 2, describe("item-cache-hit", hit)
 
 
-# Every target is an expected failure, reported per route (XPASS where met). On the item routes
-# the price of traces and of the access line alone exceeds what the target leaves O beyond P
-# (each failure message sets one against the other). /livez, met in every run so far (O/P
-# 0.70-0.91), sits within this shared VM's run-to-run noise (about +-0.1) of its line, so one
-# noisy run must not block CI.
-@pytest.mark.xfail(
-    reason="item routes: instruments cost more than the target allows; /livez within noise",
-    strict=False,
-)
-@pytest.mark.parametrize("name", list(TARGETS))
-def test_service_meets_the_targets(bench: dict, name: str) -> None:  # type: ignore[type-arg]
-    entry = bench["scenarios"][name]
-    assert entry["O/P"] >= TARGETS[name], describe(name, entry)
-    assert entry["p99 O/P"] <= P99_TARGET, describe(name, entry)
+def measured(bench: dict, route: str, ratio: str) -> float:  # type: ignore[type-arg]
+    """One ratio of the run: of a scenario, or of the list's CPU per further item."""
+    if route == "list-per-item":
+        return float(bench["list_per_item_us"][ratio])
+    return float(bench["scenarios"][route][ratio])
+
+
+def test_floors_keep_what_was_reached(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
+    """Regression guards about 15% short of the figures reached (see FLOORS)."""
+    failed = []
+    for (route, ratio), floor in FLOORS.items():
+        value = measured(bench, route, ratio)
+        at_most = ratio.startswith("p99") or route == "list-per-item"
+        holds = value <= floor if at_most else value >= floor
+        figure(f"floor {route} {ratio} {value:.2f} ({'<=' if at_most else '>='} {floor:.2f})")
+        if not holds:
+            failed.append(f"{route} {ratio} {value:.2f} against {floor:.2f}")
+    assert not failed, failed
+
+
+def test_targets(bench: dict, figure: Figure) -> None:  # type: ignore[type-arg]
+    """Every target of the issue, on this run: the met ones asserted, the gap of the others
+    reported (a figure of the run's summary, so a missed target is never silent)."""
+    missed = []
+    for target in TARGETS:
+        value = measured(bench, target.route, target.ratio)
+        figure(("target " if target.met else "target, reported: ") + target.describe(value))
+        if target.met and not target.holds(value):
+            missed.append(target.describe(value))
+    assert not missed, missed
