@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import get_args, get_type_hints
 
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -21,7 +22,8 @@ from {{ cookiecutter.package_name }}.db.engine import (
 )
 from {{ cookiecutter.package_name }}.errors import ConflictError
 from {{ cookiecutter.package_name }}.items.listing import DEFAULT_LISTING
-from {{ cookiecutter.package_name }}.items.models import MAX_ID, Item
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, Item, ItemRecord
+from {{ cookiecutter.package_name }}.items.repository import RECORD_COLUMNS, RecordRow
 from {{ cookiecutter.package_name }}.items.unit_of_work import UnitsOfWork
 from {{ cookiecutter.package_name }}.settings import Settings
 from tests.fakes import FakeUnitsOfWork
@@ -168,3 +170,11 @@ async def test_a_unit_waits_for_a_connection_no_longer_than_the_pool_timeout(
                     pass  # pragma: no cover - never entered
     finally:
         await engine.dispose()
+
+
+def test_rows_are_read_in_the_record_s_field_order() -> None:
+    """A row becomes a record by position (`items.repository.record`): its columns and the
+    type the repository reads them as follow the record's fields, in order."""
+    hints = get_type_hints(ItemRecord)
+    assert [column.name for column in RECORD_COLUMNS] == list(hints)
+    assert list(get_args(RecordRow)) == list(hints.values())

@@ -1,4 +1,6 @@
-"""The unit-of-work port (`items.unit_of_work`) on SQLAlchemy: repositories bound to one session.
+"""The unit-of-work port (`items.unit_of_work`) on SQLAlchemy: reads and repositories, bound.
+
+Reads are bound to one connection, the writing unit's repositories to one session.
 
 `Sessions` opens the connection or session and owns its transaction; these only hand out what
 is bound to it.
