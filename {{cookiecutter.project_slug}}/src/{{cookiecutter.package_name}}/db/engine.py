@@ -34,10 +34,11 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     Pool sizing: every process (each of WEB_CONCURRENCY uvicorn workers, and each outbox worker)
     has its own pool per engine, so one server sees up to
     (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW) x (WEB_CONCURRENCY x api pods + worker pods)
-    connections, which must stay below its max_connections (or the pooler's limit). The
-    defaults, 4 + 0 per process, need 12 with the chart's two API pods and one worker, and 84
-    at its autoscaler's 10 pods with WEB_CONCURRENCY=2: within PostgreSQL's default 100 (less
-    3 reserved). Size the pool to the concurrency one process actually has (an async worker
+    connections, pods added by a rollout's surge included, which must stay below its
+    max_connections (or the pooler's limit). The defaults, 4 + 0 per process, need 12 with the
+    chart's two API pods and one worker (20 during a rollout) and 60 at its autoscaler's 10
+    pods during a rollout: within PostgreSQL's default 100; WEB_CONCURRENCY=2 there needs a
+    pool of 3 (README.md, "Connection pools"). Size the pool to the concurrency one process actually has (an async worker
     runs many requests on few connections) rather than raising it to absorb slow queries.
     Prepared statements stay cached per connection (asyncpg's, through SQLAlchemy's default
     of 100): the service has fewer than 30 distinct statements, and without the cache the list
