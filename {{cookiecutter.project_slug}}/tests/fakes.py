@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 from {{ cookiecutter.package_name }}.idempotency.keys import IdempotentRequest, StoredResponse
 from {{ cookiecutter.package_name }}.items.listing import Listing, Position
-from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord, record_of
+from {{ cookiecutter.package_name }}.items.models import Item, ItemChanges, ItemRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ class FakeItems(FakeItemReads):
         item.id = next(self._ids)
         item.created_at = item.updated_at = T0 + timedelta(seconds=item.id)
         item.version = 1
-        self.rows[item.id] = added = record_of(item)
+        self.rows[item.id] = added = ItemRecord.of(item)
         return added
 
     async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:

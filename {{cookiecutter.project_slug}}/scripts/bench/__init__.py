@@ -24,6 +24,6 @@ primary-key read{% endif %};
 the first page of `GET /api/v2/items` with `limit=10` and `limit=100`, from which each
 server's CPU per further item is reported; `POST /api/v2/items`, a new item each request; and
 `PATCH /api/v2/items/{id}`, a merge patch of the price of a new item each request, with
-`If-Match: *` for O. `--workers N` serves every server with WEB_CONCURRENCY=N (with
-`--server-cpu 0,1`, say, to let its workers use both cores).
+`If-Match: *` for O. `--web-concurrency N` serves every server with WEB_CONCURRENCY=N
+processes (with `--server-cpu 0,1`, say, to let them use both cores).
 """

@@ -35,13 +35,13 @@ def servers(
     python = sys.executable
     baseline = [python, "-m", "scripts.bench", "serve"]  # C, P and L: see `serve`
     service = [python, "-m", "{{ cookiecutter.package_name }}"]
-    workers = {"WEB_CONCURRENCY": str(options.workers)}
-    bench_env = {**workers, "BENCH_DATABASE_URL": options.database_url, **service_pool()}
+    processes = {"WEB_CONCURRENCY": str(options.web_concurrency)}
+    bench_env = {**processes, "BENCH_DATABASE_URL": options.database_url, **service_pool()}
 {%- if cookiecutter.cache == "redis" %}
     bench_env["BENCH_REDIS_URL"] = options.redis_url
 {%- endif %}
     service_env = {
-        **workers,
+        **processes,
         "DATABASE_URL": options.database_url,
 {%- if cookiecutter.cache == "redis" %}
         "REDIS_URL": options.redis_url,
@@ -58,7 +58,7 @@ def servers(
         "RATE_LIMIT": "1000000/second",
     }
     fleet = {
-        "C": Server("C", [*baseline, "bench.raw_asgi:app"], workers, workdir / "c.log"),
+        "C": Server("C", [*baseline, "bench.raw_asgi:app"], processes, workdir / "c.log"),
         "P": Server("P", [*baseline, "bench.bare_fastapi:app"], bench_env, workdir / "p.log"),
         "O": Server("O", service, service_env, workdir / "o.log"),
     }
@@ -195,7 +195,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sample-ratio", type=float, default=0.1, help="O's trace sampling")
     parser.add_argument(
-        "--workers", type=int, default=1, help="WEB_CONCURRENCY of every server (one process each)"
+        "--web-concurrency", type=int, default=1, help="WEB_CONCURRENCY of every server"
     )
     parser.add_argument(
         "--server-cpu", default="1", help="the servers' cores, as taskset takes them ('': any)"

@@ -23,7 +23,7 @@ def report(
             "duration_s": options.duration,
             "connections": options.connections,
             "sample_ratio": options.sample_ratio,
-            "workers": options.workers,
+            "web_concurrency": options.web_concurrency,
             "server_cpu": options.server_cpu,
             "load_cpu": options.load_cpu,
             "breakdown": options.breakdown,

@@ -38,8 +38,9 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     max_connections (or the pooler's limit). The defaults, 4 + 0 per process, need 12 with the
     chart's two API pods and one worker (20 during a rollout) and 60 at its autoscaler's 10
     pods during a rollout: within PostgreSQL's default 100; WEB_CONCURRENCY=2 there needs a
-    pool of 3 (README.md, "Connection pools"). Size the pool to the concurrency one process actually has (an async worker
-    runs many requests on few connections) rather than raising it to absorb slow queries.
+    pool of 3 (README.md, "Connection pools"). Size the pool to the concurrency one process
+    actually has (an async worker runs many requests on few connections) rather than raising
+    it to absorb slow queries.
     Prepared statements stay cached per connection (asyncpg's, through SQLAlchemy's default
     of 100): the service has fewer than 30 distinct statements, and without the cache the list
     route served ~15% fewer requests per second.

@@ -65,18 +65,18 @@ class ItemRecord:
     updated_at: datetime
     version: int
 
-
-def record_of(item: Item) -> ItemRecord:
-    """The record of an ORM row the unit of work wrote (a create)."""
-    return ItemRecord(
-        id=item.id,
-        name=item.name,
-        description=item.description,
-        price_cents=item.price_cents,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        version=item.version,
-    )
+    @classmethod
+    def of(cls, item: Item) -> ItemRecord:
+        """The record of an ORM row the unit of work wrote (a create)."""
+        return cls(
+            id=item.id,
+            name=item.name,
+            description=item.description,
+            price_cents=item.price_cents,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            version=item.version,
+        )
 
 
 class ItemChanges(TypedDict, total=False):

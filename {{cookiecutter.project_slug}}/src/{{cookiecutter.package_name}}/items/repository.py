@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.clock import utcnow
 from {{ cookiecutter.package_name }}.db.collation import code_points
 from {{ cookiecutter.package_name }}.errors import ConflictError
 from {{ cookiecutter.package_name }}.items.listing import LAST_CODE_POINT, ItemFilter, Listing, Position
-from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item, ItemChanges, ItemRecord, record_of
+from {{ cookiecutter.package_name }}.items.models import MAX_ID, MIN_ID, Item, ItemChanges, ItemRecord
 
 # The table itself: reads select its columns with SQLAlchemy Core, so rows become records
 # without the ORM's identity map or instance state.
@@ -107,7 +107,7 @@ class ItemRepository(ItemReader):
             await self._session.flush()
         except IntegrityError as exc:
             raise ConflictError(f"an item named {item.name!r} already exists") from exc
-        return record_of(item)
+        return ItemRecord.of(item)
 
     async def delete(self, item_id: int, versions: frozenset[int] | None = None) -> bool:
         """Delete by id in one statement; True only for the transaction whose DELETE removed it.
